@@ -1,0 +1,42 @@
+#include "base/result.h"
+
+#include <gtest/gtest.h>
+
+namespace strongroom {
+namespace {
+
+Result<int> Half(int v) {
+  if (v % 2 != 0) return InvalidArgumentError("odd", "odd_value");
+  return v / 2;
+}
+
+Result<int> Quarter(int v) {
+  SR_ASSIGN_OR_RETURN(int half, Half(v));
+  SR_ASSIGN_OR_RETURN(int quarter, Half(half));
+  return quarter;
+}
+
+TEST(StatusTest, CarriesCodeAndApiErrorCode) {
+  Status s = NotFoundError("credential not found");
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kNotFound);
+  EXPECT_EQ(s.error_code(), "not_found");
+  EXPECT_EQ(s.ToString(), "NOT_FOUND[not_found]: credential not found");
+}
+
+TEST(ResultTest, AssignOrReturnPropagatesTheFirstError) {
+  EXPECT_EQ(*Quarter(8), 2);
+  Result<int> r = Quarter(6);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().error_code(), "odd_value");
+}
+
+TEST(ResultTest, OkStatusIsNotAValue) {
+  Result<int> r{Status::Ok()};
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInternal);
+}
+
+}  // namespace
+}  // namespace strongroom
