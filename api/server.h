@@ -1,0 +1,47 @@
+// The HTTP server: REST (SPEC 5) and MCP (SPEC 6) on one listener.
+//
+// Thread safety: Start/port/Shutdown are called from one thread (the app's);
+// request handling runs on the server's own worker threads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "base/clock.h"
+#include "base/result.h"
+
+namespace strongroom::kms {
+class KeyManager;
+}
+namespace strongroom::store {
+class CredentialStore;
+}
+
+namespace strongroom::api {
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:8700";  // host:port; port 0 binds a free port
+  int threads = 2;
+  std::size_t max_body_bytes = 64 * 1024;  // larger bodies get 413
+  std::string tls_cert;                    // PEM paths; empty = plain HTTP
+  std::string tls_key;
+  std::string client_ca;              // non-empty = require client certificates (mTLS)
+  bool mcp_underscore_names = false;  // vault_get instead of vault.get
+};
+
+class Server {
+ public:
+  virtual ~Server() = default;
+  // Binds and starts serving in background threads. The store, key manager and
+  // clock are not owned and must outlive the server.
+  static Result<std::unique_ptr<Server>> Start(const ServerOptions& options,
+                                               store::CredentialStore* store, kms::KeyManager* keys,
+                                               const Clock* clock);
+  // The bound port (useful with port 0).
+  virtual std::uint16_t port() const = 0;
+  // Stops accepting, finishes in-flight requests, flushes pending writes.
+  virtual void Shutdown() = 0;
+};
+
+}  // namespace strongroom::api
