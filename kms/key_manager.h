@@ -30,7 +30,9 @@ using Bytes = std::vector<std::uint8_t>;
 struct KekRef {
   std::int64_t identity_id = 0;
   std::int32_t kek_version = 1;
-  const Bytes* wrapped_kek = nullptr;  // not owned; must outlive the call
+  // Not owned; must outlive the call. Required: with a cold cache a null
+  // pointer is INVALID_ARGUMENT.
+  const Bytes* wrapped_kek = nullptr;
 };
 
 // Sealed credential data.
@@ -65,9 +67,12 @@ class KeyManager {
   virtual void Evict(std::int64_t identity_id) = 0;
 
   // OK when the HSM session is usable (re-establishing it if it was lost).
+  // Costs one HSM call (C_GetSessionInfo), so callers such as /readyz should
+  // not call it on a hot path.
   virtual Status CheckHsm() = 0;
 
-  // Number of HSM operations (unwraps, logins, session opens) since start.
+  // Number of PKCS#11 calls that did work (logins, session opens, finds,
+  // unwraps, and the CheckHsm probe) since start.
   virtual std::uint64_t hsm_operations() const = 0;
 };
 
