@@ -1,0 +1,51 @@
+#include "model/credential.h"
+
+#include <cstddef>
+
+#include "model/internal/type_table.h"
+
+namespace strongroom::model {
+namespace {
+
+struct ScopeName {
+  Scope scope;
+  std::string_view name;
+};
+constexpr ScopeName kScopes[] = {
+    {kScopeRead, "vault:read"},
+    {kScopeWrite, "vault:write"},
+};
+
+}  // namespace
+
+std::string_view TypeName(CredentialType type) {
+  // A value cast from outside the enum (a corrupt row) must not index past the table.
+  if (static_cast<std::size_t>(type) >= internal::AllTypes().size()) return "UNKNOWN";
+  return internal::InfoFor(type).wire_name;
+}
+
+std::optional<CredentialType> ParseType(std::string_view name) {
+  for (const internal::TypeInfo& info : internal::AllTypes()) {
+    if (info.wire_name == name) return info.type;
+  }
+  return std::nullopt;
+}
+
+std::optional<Scope> ParseScope(std::string_view name) {
+  for (const ScopeName& s : kScopes) {
+    if (s.name == name) return s.scope;
+  }
+  return std::nullopt;
+}
+
+std::string ScopeNames(std::uint32_t scopes) {
+  std::string out;
+  for (const ScopeName& s : kScopes) {
+    if ((scopes & s.scope) == 0) continue;
+    if (!out.empty()) out += ' ';
+    out += s.name;
+  }
+  return out;
+}
+
+}  // namespace strongroom::model

@@ -1,0 +1,53 @@
+#include "model/redaction.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace strongroom::model {
+namespace {
+
+using nlohmann::json;
+
+TEST(RedactionTest, TotpSeedRedactedBackupCodesKept) {
+  json data = {{"secret", "JBSWY3DPEHPK3PXP"},
+               {"backupCodes", {"c-3", "c-4"}},
+               {"usedBackupCodes", {"c-1", "c-2"}}};
+  json out = RedactData(CredentialType::kTotp, data);
+  EXPECT_EQ(out["secret"], "[REDACTED]");
+  EXPECT_EQ(out["backupCodes"], json({"c-3", "c-4"}));
+  EXPECT_EQ(out["usedBackupCodes"], json({"c-1", "c-2"}));
+  EXPECT_EQ(data["secret"], "JBSWY3DPEHPK3PXP") << "input must not be modified";
+}
+
+TEST(RedactionTest, TotpFieldRedactedOnAnyType) {
+  json data = {{"password", "hunter2"}, {"totp", "JBSWY3DPEHPK3PXP"}};
+  json out = RedactData(CredentialType::kLogin, data);
+  EXPECT_EQ(out["password"], "hunter2");
+  EXPECT_EQ(out["totp"], "[REDACTED]");
+}
+
+TEST(RedactionTest, ApiKeyClientSecretIsNotATotpSeed) {
+  json data = {{"clientId", "id"}, {"secret", "client-secret"}};
+  EXPECT_EQ(RedactData(CredentialType::kApiKey, data), data);
+}
+
+TEST(RedactionTest, OtherTypesReturnedAsIs) {
+  json data = {{"accessToken", "at"}, {"refreshToken", "rt"}, {"extra", "x"}};
+  EXPECT_EQ(RedactData(CredentialType::kOauth, data), data);
+}
+
+TEST(RedactionTest, OtpauthUriRedactedBecauseItEmbedsASeed) {
+  json data = {{"otpauthUri", "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP"}, {"a", "b"}};
+  json out = RedactData(CredentialType::kCustom, data);
+  EXPECT_EQ(out["otpauthUri"], "[REDACTED]");
+  EXPECT_EQ(out["a"], "b");
+}
+
+TEST(RedactionTest, NonObjectUnchanged) {
+  EXPECT_EQ(RedactData(CredentialType::kTotp, json()), json());
+  EXPECT_EQ(RedactData(CredentialType::kTotp, json::array()), json::array());
+}
+
+}  // namespace
+}  // namespace strongroom::model
