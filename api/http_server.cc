@@ -1,0 +1,429 @@
+// api::Server over Pistache: our own small dispatcher in one Http::Handler.
+//
+// Not Pistache's Rest::Router: with our own dispatcher every unknown route is
+// our JSON 404, a known path with a wrong method is our JSON 405 with Allow, and
+// every handler runs inside one guard (HandleGuarded) that turns any exception
+// into a 500 without e.what(), so Pistache's own fallback (which sends e.what())
+// is never reached from our code.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <pistache/endpoint.h>
+#include <pistache/http.h>
+#include <pistache/http_headers.h>
+#include <pistache/net.h>
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "api/internal/http_status.h"
+#include "api/mcp_handler.h"
+#include "api/server.h"
+#include "api/vault_service.h"
+#include "model/credential.h"
+
+namespace strongroom::api {
+namespace {
+
+namespace Http = Pistache::Http;
+using nlohmann::ordered_json;
+
+// Pistache 0.0.5 has no typed WWW-Authenticate or Retry-After header; these
+// two are what Collection::add<> needs to write them.
+class WwwAuthenticateHeader final : public Http::Header::Header {
+ public:
+  NAME("WWW-Authenticate")
+  void write(std::ostream& os) const override { os << "Bearer"; }
+};
+class RetryAfterHeader final : public Http::Header::Header {
+ public:
+  NAME("Retry-After")
+  void write(std::ostream& os) const override { os << "1"; }
+};
+
+// The response of one request, built by a route and written once by the guard.
+struct Reply {
+  int status = 200;
+  std::string body;  // empty for 204
+  bool json = true;
+  std::optional<internal::HttpError> error;
+  std::vector<Http::Method> allow;  // 405 only
+};
+
+Reply JsonReply(int status, const ordered_json& body) {
+  Reply reply;
+  reply.status = status;
+  reply.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return reply;
+}
+
+Reply ErrorReply(const Status& status) {
+  Reply reply;
+  reply.error = internal::MapStatus(status);
+  reply.status = reply.error->http_status;
+  reply.body = internal::ErrorBody(*reply.error);
+  return reply;
+}
+
+Reply ErrorReply(int http_status, std::string error, std::string message) {
+  Reply reply;
+  reply.error = internal::HttpError{http_status, std::move(error), std::move(message)};
+  reply.status = http_status;
+  reply.body = internal::ErrorBody(*reply.error);
+  return reply;
+}
+
+// Percent-decodes one path segment (RFC 3986 section 2.1); nullopt on a bad escape.
+std::optional<std::string> PercentDecode(std::string_view in) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out.push_back(in[i]);
+      continue;
+    }
+    if (i + 2 >= in.size()) return std::nullopt;
+    int hi = hex(in[i + 1]);
+    int lo = hex(in[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return out;
+}
+
+// The value of request header `name` as sent, or nullopt. Pistache keeps a raw
+// copy of every header; typed headers are written back as a fallback.
+std::optional<std::string> HeaderValue(const Http::Request& request, const std::string& name) {
+  const auto& headers = request.headers();
+  if (auto raw = headers.tryGetRaw(name)) return raw->value();
+  if (auto typed = headers.tryGet(name)) {
+    std::ostringstream os;
+    typed->write(os);
+    return os.str();
+  }
+  return std::nullopt;
+}
+
+// The routes of SPEC 5 plus probes. `segments` is the path split on '/'.
+enum class Route { kNone, kHealthz, kReadyz, kList, kCredential, kTotp, kBackup, kMcp };
+
+struct Match {
+  Route route = Route::kNone;
+  std::string raw_name;  // still percent-encoded
+};
+
+Match MatchPath(std::string_view path) {
+  if (path == "/healthz") return {Route::kHealthz, {}};
+  if (path == "/readyz") return {Route::kReadyz, {}};
+  if (path == "/mcp") return {Route::kMcp, {}};
+  if (path == "/v0/vault") return {Route::kList, {}};
+  constexpr std::string_view kPrefix = "/v0/vault/";
+  if (path.substr(0, kPrefix.size()) != kPrefix) return {};
+  std::string_view rest = path.substr(kPrefix.size());
+  std::size_t slash = rest.find('/');
+  std::string_view name = rest.substr(0, slash);
+  if (name.empty()) return {};
+  if (slash == std::string_view::npos) return {Route::kCredential, std::string(name)};
+  std::string_view tail = rest.substr(slash);
+  if (tail == "/totp") return {Route::kTotp, std::string(name)};
+  if (tail == "/totp/backup") return {Route::kBackup, std::string(name)};
+  return {};
+}
+
+std::vector<Http::Method> AllowedMethods(Route route) {
+  switch (route) {
+    case Route::kHealthz:
+    case Route::kReadyz:
+    case Route::kList:
+    case Route::kTotp:
+      return {Http::Method::Get};
+    case Route::kCredential:
+      return {Http::Method::Get, Http::Method::Put, Http::Method::Delete};
+    case Route::kBackup:
+      return {Http::Method::Post};
+    case Route::kMcp:
+      return {Http::Method::Get, Http::Method::Post};
+    case Route::kNone:
+      break;
+  }
+  return {};
+}
+
+// State shared by every clone of the handler (Pistache clones it per worker).
+struct ServerState {
+  VaultService* vault = nullptr;
+  std::size_t max_body_bytes = 64 * 1024;
+  std::unique_ptr<McpHandler> mcp;
+};
+
+class VaultHandler final : public Http::Handler {
+ public:
+  HTTP_PROTOTYPE(VaultHandler)
+
+  explicit VaultHandler(std::shared_ptr<ServerState> state) : state_(std::move(state)) {}
+
+  void onRequest(const Http::Request& request, Http::ResponseWriter response) override {
+    const auto started = std::chrono::steady_clock::now();
+    Reply reply;
+    try {
+      reply = Handle(request);
+    } catch (...) {
+      // One guard for every route; the exception text may carry anything, so
+      // neither the client nor the log gets it.
+      spdlog::error("unhandled exception in {} {}", Http::methodString(request.method()),
+                    request.resource());
+      reply = ErrorReply(InternalError("unhandled exception"));
+    }
+    try {
+      Send(request, reply, response);
+    } catch (...) {
+      spdlog::warn("failed to send a response to {} {}", Http::methodString(request.method()),
+                   request.resource());
+    }
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now() - started)
+                            .count();
+    // Method, path (names are not secret), status, latency: never bodies or headers.
+    spdlog::info("{} {} {} {:.3f}ms", Http::methodString(request.method()), request.resource(),
+                 reply.status, static_cast<double>(micros) / 1000.0);
+  }
+
+  void onTimeout(const Http::Request& /*request*/, Http::ResponseWriter response) override {
+    try {
+      Reply reply = ErrorReply(408, "request_timeout", "request not received in time");
+      response.headers().add<Http::Header::ContentType>(MIME(Application, Json));
+      response.send(Http::Code::Request_Timeout, reply.body);
+    } catch (...) {
+    }
+  }
+
+ private:
+  Reply Handle(const Http::Request& request) {
+    const Match match = MatchPath(request.resource());
+    if (match.route == Route::kNone) {
+      return ErrorReply(404, "not_found", "no such route");
+    }
+    std::vector<Http::Method> allowed = AllowedMethods(match.route);
+    if (std::find(allowed.begin(), allowed.end(), request.method()) == allowed.end()) {
+      Reply reply = ErrorReply(405, "method_not_allowed", "method not allowed on this route");
+      reply.allow = std::move(allowed);
+      return reply;
+    }
+    VaultService& vault = *state_->vault;
+    switch (match.route) {
+      case Route::kHealthz:
+        return JsonReply(200, ordered_json{{"status", "ok"}});
+      case Route::kReadyz: {
+        ordered_json body;
+        bool ready = vault.Ready(&body);
+        return JsonReply(ready ? 200 : 503, body);
+      }
+      case Route::kMcp: {
+        auto header = [&request](const char* name) {
+          return HeaderValue(request, name).value_or("");
+        };
+        const std::string authorization = header("Authorization"), accept = header("Accept"),
+                          content_type = header("Content-Type"),
+                          version = header("MCP-Protocol-Version"),
+                          session = header("Mcp-Session-Id"), origin = header("Origin"),
+                          host = header("Host");
+        const std::string method = Http::methodString(request.method());
+        McpHttpResponse mcp =
+            state_->mcp->Handle(McpHttpRequest{method, authorization, accept, content_type, version,
+                                               session, origin, host, request.body()});
+        Reply reply;
+        reply.status = mcp.status;
+        reply.body = std::move(mcp.body);
+        reply.json = !reply.body.empty();
+        // Pistache 0.0.5 does not write raw headers: map the few MCP sets to typed ones.
+        for (const auto& [name, value] : mcp.headers) {
+          if (name == "Allow") reply.allow = {Http::Method::Post};
+          if (name == "WWW-Authenticate" || name == "Retry-After") {
+            if (!reply.error) reply.error = internal::HttpError{mcp.status};
+            if (name == "WWW-Authenticate") reply.error->www_authenticate = true;
+            if (name == "Retry-After") reply.error->retry_after = true;
+          }
+        }
+        return reply;
+      }
+      default:
+        break;
+    }
+
+    Result<Principal> principal =
+        vault.Authenticate(HeaderValue(request, "Authorization").value_or(""));
+    if (!principal.ok()) return ErrorReply(principal.status());
+
+    std::optional<std::string> name;
+    if (!match.raw_name.empty()) {
+      name = PercentDecode(match.raw_name);
+      if (!name) return ErrorReply(InvalidArgumentError("name is not valid", "invalid_name"));
+    }
+
+    switch (match.route) {
+      case Route::kList: {
+        const auto& query = request.query();
+        std::optional<std::string> limit = query.get("limit");
+        std::optional<std::string> cursor = query.get("cursor");
+        auto opt_view = [](const std::optional<std::string>& s) -> std::optional<std::string_view> {
+          if (!s) return std::nullopt;
+          return std::string_view(*s);
+        };
+        return Render(vault.List(*principal, opt_view(limit), opt_view(cursor)), 200);
+      }
+      case Route::kCredential:
+        switch (request.method()) {
+          case Http::Method::Get:
+            return Render(vault.Get(*principal, *name), 200);
+          case Http::Method::Put: {
+            // Scope before body checks: a read-only key learns nothing from 4xx details.
+            if ((principal->scopes & model::kScopeWrite) == 0) {
+              return ErrorReply(PermissionDeniedError("API key lacks the vault:write scope"));
+            }
+            nlohmann::json body;
+            Status parsed = ParsePutBody(HeaderValue(request, "Content-Type").value_or(""),
+                                         request.body(), state_->max_body_bytes, &body);
+            if (!parsed.ok()) return ErrorReply(parsed);
+            return Render(vault.Put(*principal, *name, body), 200);
+          }
+          case Http::Method::Delete: {
+            Status deleted = vault.Delete(*principal, *name);
+            if (!deleted.ok()) return ErrorReply(deleted);
+            Reply reply;
+            reply.status = 204;
+            reply.json = false;
+            return reply;
+          }
+          default:
+            break;
+        }
+        break;
+      case Route::kTotp:
+        return Render(vault.Totp(*principal, *name), 200);
+      case Route::kBackup:
+        return Render(vault.PopBackupCode(*principal, *name), 200);
+      default:
+        break;
+    }
+    return ErrorReply(InternalError("route without handler"));
+  }
+
+  static Reply Render(const Result<ordered_json>& result, int status) {
+    if (!result.ok()) return ErrorReply(result.status());
+    return JsonReply(status, *result);
+  }
+
+  static void Send(const Http::Request& request, const Reply& reply,
+                   Http::ResponseWriter& response) {
+    auto& headers = response.headers();
+    // Pistache 0.0.5 answers every request without a Connection header with
+    // "Connection: Close", but HTTP/1.1 connections are persistent by default
+    // (RFC 9112 section 9.3): keep them open unless the client asked otherwise.
+    if (request.version() == Http::Version::Http11 &&
+        !request.headers().has<Http::Header::Connection>()) {
+      headers.remove<Http::Header::Connection>();
+      headers.add<Http::Header::Connection>(Http::ConnectionControl::KeepAlive);
+    }
+    if (reply.error && reply.error->www_authenticate) headers.add<WwwAuthenticateHeader>();
+    if (reply.error && reply.error->retry_after) headers.add<RetryAfterHeader>();
+    if (!reply.allow.empty()) headers.add<Http::Header::Allow>(reply.allow);
+    const auto code = static_cast<Http::Code>(reply.status);
+    if (reply.status == 204 || !reply.json) {
+      response.send(code);
+      return;
+    }
+    response.send(code, reply.body, MIME(Application, Json));
+  }
+
+  std::shared_ptr<ServerState> state_;
+};
+
+class PistacheServer final : public Server {
+ public:
+  PistacheServer(std::unique_ptr<VaultService> vault, std::shared_ptr<ServerState> state)
+      : vault_(std::move(vault)), state_(std::move(state)) {}
+  ~PistacheServer() override { Shutdown(); }
+
+  Result<std::uint16_t> Listen(const ServerOptions& options) {
+    try {
+      Pistache::Address address(options.listen);
+      endpoint_ = std::make_unique<Http::Endpoint>(address);
+      // Pistache's own limit sits well above ours so oversized bodies get our
+      // JSON 413 (from ParsePutBody); only absurd requests hit Pistache's.
+      std::size_t pistache_limit =
+          std::max<std::size_t>(1 << 20, options.max_body_bytes * 2 + 16384);
+      auto endpoint_options = Http::Endpoint::options()
+                                  .threads(std::max(1, options.threads))
+                                  .flags(Pistache::Tcp::Options::ReuseAddr)
+                                  .maxRequestSize(pistache_limit);
+      endpoint_->init(endpoint_options);
+      endpoint_->setHandler(std::make_shared<VaultHandler>(state_));
+      if (!options.tls_cert.empty()) {
+        endpoint_->useSSL(options.tls_cert, options.tls_key);
+        if (!options.client_ca.empty()) endpoint_->useSSLAuth(options.client_ca);
+      }
+      endpoint_->serveThreaded();
+      port_ = static_cast<std::uint16_t>(endpoint_->getPort());
+      return port_;
+    } catch (const std::exception& e) {
+      // Pistache's bind/parse errors carry the address and errno text, nothing secret.
+      return UnavailableError("cannot listen on " + options.listen + ": " + e.what(),
+                              "listen_failed");
+    } catch (...) {
+      return UnavailableError("cannot listen on " + options.listen, "listen_failed");
+    }
+  }
+
+  std::uint16_t port() const override { return port_; }
+
+  void Shutdown() override {
+    if (stopped_.exchange(true)) return;
+    if (endpoint_) {
+      try {
+        endpoint_->shutdown();
+      } catch (...) {
+      }
+    }
+    vault_->Shutdown();
+  }
+
+ private:
+  std::unique_ptr<VaultService> vault_;
+  std::shared_ptr<ServerState> state_;
+  std::unique_ptr<Http::Endpoint> endpoint_;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
+                                              store::CredentialStore* store, kms::KeyManager* keys,
+                                              const Clock* clock) {
+  auto vault = std::make_unique<VaultService>(store, keys, clock);
+  auto state = std::make_shared<ServerState>();
+  state->vault = vault.get();
+  state->max_body_bytes = options.max_body_bytes;
+  state->mcp = std::make_unique<McpHandler>(
+      vault.get(), McpOptions{.underscore_names = options.mcp_underscore_names,
+                              .max_body_bytes = options.max_body_bytes});
+  auto server = std::make_unique<PistacheServer>(std::move(vault), std::move(state));
+  SR_RETURN_IF_ERROR(server->Listen(options).status());
+  return std::unique_ptr<Server>(std::move(server));
+}
+
+}  // namespace strongroom::api

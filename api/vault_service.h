@@ -1,0 +1,133 @@
+// VaultService: the use cases of the vault (SPEC 4, 5), shared by every face.
+//
+// REST (api/http_server.cc) and MCP (later) are thin faces over this class: they
+// parse a request, call one method, and render what it returns. Every method
+// returns either the exact JSON body of the success response (field order as in
+// SPEC 5, hence ordered_json) or a Status whose code and error_code select the
+// HTTP status and the "error" string (see api/http_errors.h for the one mapping).
+//
+// What is protected: credential data and API keys. Authorization happens here,
+// not in the faces: each method checks the principal's scope itself, and every
+// credential lookup is keyed by (principal.identity_id, name), so a foreign name
+// is indistinguishable from a missing one (404).
+//
+// Statuses returned (error_code in brackets):
+//   UNAUTHENTICATED [unauthorized]        missing/malformed/unknown/expired/revoked key
+//   PERMISSION_DENIED [insufficient_scope]
+//   INVALID_ARGUMENT [invalid_name, invalid_json, invalid_limit, invalid_cursor, not_totp,
+//                     and the validation codes of model/validation.h]
+//   NOT_FOUND [not_found]   EXPIRED [expired]   FAILED_PRECONDITION [no_backup_codes]
+//   DATA_LOSS [integrity_error]  UNAVAILABLE [store_unavailable, hsm_unavailable]
+//   INTERNAL [internal_error]
+// Messages are log-safe: they never contain a secret value, an API key or a body.
+//
+// lastUsedAt: get, totp and backup record a use. Uses are kept in memory and
+// written to the store in batches (every `touch_flush_interval` and on Shutdown);
+// everything this service returns overlays pending uses, so the batching is not
+// observable through it. A get reports the time of that very retrieval as its
+// lastUsedAt (the response describes the credential as of after the read).
+//
+// Thread safety: all methods are safe to call concurrently. The store, key
+// manager and clock are not owned and must outlive the service.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "base/clock.h"
+#include "base/result.h"
+
+namespace strongroom::kms {
+class KeyManager;
+}
+namespace strongroom::store {
+class CredentialStore;
+}
+
+namespace strongroom::api {
+
+// Who is calling: the identity an API key belongs to and what the key may do.
+struct Principal {
+  std::int64_t identity_id = 0;
+  std::string key_id;        // public key id, safe to log
+  std::uint32_t scopes = 0;  // model::Scope bits
+};
+
+struct VaultServiceOptions {
+  // How often pending lastUsedAt updates are written to the store.
+  std::chrono::milliseconds touch_flush_interval{200};
+};
+
+class VaultService final {
+ public:
+  VaultService(store::CredentialStore* store, kms::KeyManager* keys, const Clock* clock,
+               VaultServiceOptions options = {});
+  // Flushes pending uses (as Shutdown).
+  ~VaultService();
+  VaultService(const VaultService&) = delete;
+  VaultService& operator=(const VaultService&) = delete;
+
+  // Authenticates the value of an Authorization header ("Bearer <key>"; the
+  // scheme is case-insensitive). Every failure is the same UNAUTHENTICATED
+  // "invalid or missing API key", so a caller learns nothing about which check
+  // failed; store outages are UNAVAILABLE.
+  Result<Principal> Authenticate(std::string_view authorization_header);
+
+  // GET /v0/vault. `limit` and `cursor` are the raw query values (nullopt when
+  // absent). limit: decimal 1..1000, default 100 [invalid_limit]; cursor: the
+  // opaque nextCursor of a previous page [invalid_cursor]. Body:
+  //   {"credentials":[summary...],"count":<items in this page>,"nextCursor":string|null}
+  // Does not record a use.
+  Result<nlohmann::ordered_json> List(const Principal& principal,
+                                      std::optional<std::string_view> limit,
+                                      std::optional<std::string_view> cursor);
+
+  // GET /v0/vault/:name -> summary + "data" (TOTP seeds "[REDACTED]"). Records a use.
+  Result<nlohmann::ordered_json> Get(const Principal& principal, std::string_view name);
+
+  // PUT /v0/vault/:name with an already-parsed body {"type","data","metadata"?,"expiresAt"?}.
+  // -> summary + "created". Transport checks (content type, body size, JSON
+  // syntax) belong to the face; see ParsePutBody for the REST one.
+  Result<nlohmann::ordered_json> Put(const Principal& principal, std::string_view name,
+                                     const nlohmann::json& body);
+
+  // DELETE /v0/vault/:name. OK means 204.
+  Status Delete(const Principal& principal, std::string_view name);
+
+  // GET /v0/vault/:name/totp ->
+  //   {"code","remaining","backupCodesRemaining","digits","period"}. Records a use.
+  Result<nlohmann::ordered_json> Totp(const Principal& principal, std::string_view name);
+
+  // POST /v0/vault/:name/totp/backup -> {"code","remaining","backupCodesRemaining"}.
+  // Atomic across servers sharing a store (one Mutate transaction); the data is
+  // resealed under a fresh DEK at version + 1. Records a use.
+  Result<nlohmann::ordered_json> PopBackupCode(const Principal& principal, std::string_view name);
+
+  // GET /readyz: true when the store answers and the HSM session is usable.
+  // `body` gets {"status":"ready"|"unavailable","store":"ok"|"unavailable","hsm":...}.
+  bool Ready(nlohmann::ordered_json* body);
+
+  // Writes pending uses to the store now (tests; Shutdown).
+  void FlushTouches();
+  // Stops the background flusher and flushes. Idempotent.
+  void Shutdown();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// REST transport checks for a PUT body, in this order: content type must be
+// application/json, parameters allowed [415 unsupported_media_type]; at most
+// `max_body_bytes` [413 payload_too_large]; syntactically valid JSON [400
+// invalid_json]. On success `*out` holds the parsed body.
+Status ParsePutBody(std::string_view content_type, std::string_view body,
+                    std::size_t max_body_bytes, nlohmann::json* out);
+
+}  // namespace strongroom::api
