@@ -6,7 +6,9 @@
 //
 // Errors: NOT_FOUND for a missing row; ALREADY_EXISTS for a duplicate name;
 // UNAVAILABLE ("store_unavailable") when the database cannot be reached;
-// ABORTED for a transient conflict the store already retried and gave up on.
+// ABORTED ("conflict") when SQLite's write lock stays busy past busy_timeout;
+// MySQL retries deadlocks and lock-wait timeouts a bounded number of times and
+// then reports UNAVAILABLE ("store_unavailable"). Both reach clients as 503.
 //
 // Thread safety: all methods are safe to call concurrently.
 #pragma once
@@ -19,7 +21,9 @@
 #include <string_view>
 #include <vector>
 
+#include "base/clock.h"
 #include "base/result.h"
+#include "base/secret.h"
 #include "model/credential.h"
 
 namespace strongroom::store {
@@ -39,7 +43,8 @@ class CredentialStore {
   virtual ~CredentialStore() = default;
 
   // --- identities ---
-  // Creates an identity; ALREADY_EXISTS if the name is taken. Sets id/created_at.
+  // Creates an identity; ALREADY_EXISTS ("identity_exists") if the name is
+  // taken. Sets id (never reused after a delete) and created_at (store's clock).
   virtual Result<model::Identity> CreateIdentity(const model::Identity& identity) = 0;
   virtual Result<model::Identity> GetIdentity(std::int64_t id) = 0;
   virtual Result<model::Identity> GetIdentityByName(std::string_view name) = 0;
@@ -48,17 +53,21 @@ class CredentialStore {
   virtual Status DeleteIdentity(std::string_view name) = 0;
 
   // --- API keys ---
+  // Stores `key` as given. ALREADY_EXISTS ("api_key_exists") for a taken
+  // key id; NOT_FOUND for an unknown identity.
   virtual Status CreateApiKey(const model::ApiKeyRecord& key) = 0;
   virtual Result<model::ApiKeyRecord> GetApiKey(std::string_view key_id) = 0;
   virtual Result<std::vector<model::ApiKeyRecord>> ListApiKeys(std::int64_t identity_id) = 0;
-  // Sets revoked_at; NOT_FOUND for an unknown key id.
+  // Sets revoked_at (a key already revoked keeps its first revocation time);
+  // NOT_FOUND for an unknown key id.
   virtual Status RevokeApiKey(std::string_view key_id, UnixMillis now) = 0;
 
   // --- credentials ---
   virtual Result<model::StoredCredential> GetCredential(std::int64_t identity_id,
                                                         std::string_view name) = 0;
-  // Credentials of one identity sorted by name, strictly after `after_name`
-  // (empty: from the start), at most `limit`. Ciphertext fields are left empty.
+  // Credentials of one identity sorted by name (bytewise, so case-sensitive),
+  // strictly after `after_name` (empty: from the start), at most `limit`
+  // (INVALID_ARGUMENT unless positive). Ciphertext and wrapped_dek are left empty.
   virtual Result<std::vector<model::StoredCredential>> ListCredentials(std::int64_t identity_id,
                                                                        std::string_view after_name,
                                                                        int limit) = 0;
@@ -70,6 +79,9 @@ class CredentialStore {
   // MySQL), calls `fn` with it (nullopt if absent) and writes what `fn` returns
   // (insert or update), or writes nothing if `fn` fails. `fn` may run more than
   // once if the transaction is retried, so it must not have side effects.
+  // The row is written at (identity_id, name) whatever `fn` puts in those
+  // fields; every other field is written exactly as `fn` returns it (versions
+  // and times are the caller's). NOT_FOUND if the identity does not exist.
   // The write is durable (synced) before this returns OK.
   virtual Result<MutateOutcome> Mutate(std::int64_t identity_id, std::string_view name,
                                        const MutateFn& fn) = 0;
@@ -77,7 +89,8 @@ class CredentialStore {
   // Deletes a credential; NOT_FOUND if absent.
   virtual Status DeleteCredential(std::int64_t identity_id, std::string_view name) = 0;
 
-  // Records retrieval times (best effort, may be batched): last_used_at = max(old, at).
+  // Records retrieval times (best effort, may be batched): last_used_at =
+  // max(old, at), in one transaction; credentials that no longer exist are skipped.
   struct Touch {
     std::int64_t identity_id;
     std::string name;
@@ -89,8 +102,54 @@ class CredentialStore {
   virtual Status Ping() = 0;
 };
 
-// Opens (creating if needed) a SQLite store at `path`, WAL mode, migrated to the
-// latest schema.
+struct SqliteStoreOptions {
+  // Source of identities' created_at and migrations' applied_at; must outlive
+  // the store. nullptr: Clock::Real().
+  const Clock* clock = nullptr;
+  // Read connections (WAL readers run concurrently); reads beyond this wait.
+  int read_connections = 4;
+  // How long a statement waits for another process's lock before ABORTED.
+  int busy_timeout_ms = 5000;
+};
+
+// Opens (creating if needed, mode 0600) a SQLite store at `path`, WAL mode,
+// synchronous=FULL, migrated to the latest schema. UNAVAILABLE
+// "store_unavailable" if the file cannot be opened or is not a database;
+// FAILED_PRECONDITION "schema_too_new" if a newer build has migrated it.
+Result<std::unique_ptr<CredentialStore>> OpenSqliteStore(const std::string& path,
+                                                         const SqliteStoreOptions& options);
 Result<std::unique_ptr<CredentialStore>> OpenSqliteStore(const std::string& path);
+
+struct MysqlStoreOptions {
+  // "tcp://host:port" or "unix:///path/to/socket" (Connector/C++ host syntax).
+  std::string url;
+  std::string user;
+  SecretString password;  // never logged, never in a Status
+  std::string database;   // must exist; tables are created in it
+  // Upper bound on open connections; a call that finds all of them busy
+  // waits up to checkout_timeout_ms, then fails UNAVAILABLE.
+  int pool_size = 8;
+  int checkout_timeout_ms = 5000;
+  // Socket timeouts, seconds (OPT_CONNECT_TIMEOUT, OPT_READ_TIMEOUT,
+  // OPT_WRITE_TIMEOUT): bound how long a call can hang on a dead server.
+  int connect_timeout_s = 1;
+  int read_timeout_s = 10;
+  int write_timeout_s = 10;
+  // innodb_lock_wait_timeout for the store's sessions, seconds.
+  int lock_wait_timeout_s = 5;
+  // Attempts of a write transaction that hits a deadlock (1213), lock wait
+  // timeout (1205) or an insert race, before UNAVAILABLE "store_unavailable".
+  int max_attempts = 5;
+  // Source of identities' created_at and migrations' applied_at; nullptr: real.
+  const Clock* clock = nullptr;
+};
+
+// Opens a MySQL/MariaDB store (InnoDB, utf8mb4) and migrates `database` to the
+// latest schema under a named lock, so servers starting together migrate once.
+// Connections are opened lazily up to pool_size, dropped when broken and
+// reopened on later calls, so the store recovers by itself after a database
+// restart. UNAVAILABLE "store_unavailable" if the server cannot be reached or
+// refuses the login; FAILED_PRECONDITION "schema_too_new" as for SQLite.
+Result<std::unique_ptr<CredentialStore>> OpenMysqlStore(const MysqlStoreOptions& options);
 
 }  // namespace strongroom::store

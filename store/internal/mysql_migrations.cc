@@ -1,0 +1,67 @@
+// MySQL/MariaDB dialect of the schema (see migrations.h). Times are Unix
+// milliseconds in BIGINT, as in SQLite.
+//
+// InnoDB for transactions, row locks and foreign keys (ON DELETE CASCADE
+// removes an identity's keys and credentials). Names and key ids are
+// VARBINARY so comparison, uniqueness and ORDER BY are bytewise, exactly as
+// SQLite's BINARY collation (no PAD SPACE, no case folding). Ciphertext and
+// wrapped keys are BLOBs; metadata is utf8mb4 text. AUTO_INCREMENT ids are not
+// reused after a delete (InnoDB persists the counter since MariaDB 10.2.4 and
+// MySQL 8.0). Every statement is IF NOT EXISTS: DDL is not transactional in
+// MySQL, so a step cut short by a crash is simply re-run.
+#include "store/internal/mysql_db.h"
+
+namespace strongroom::store::internal {
+
+const std::vector<Migration>& MysqlMigrations() {
+  static const std::vector<Migration> kMigrations = {
+      {1,
+       "identities, api_keys, credentials",
+       {
+           R"sql(CREATE TABLE IF NOT EXISTS identities (
+  id BIGINT NOT NULL AUTO_INCREMENT,
+  name VARBINARY(255) NOT NULL,
+  wrapped_kek BLOB NOT NULL,
+  kek_version INT NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (id),
+  UNIQUE KEY identities_by_name (name)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin)sql",
+           R"sql(CREATE TABLE IF NOT EXISTS api_keys (
+  key_id VARBINARY(64) NOT NULL,
+  identity_id BIGINT NOT NULL,
+  key_hash VARBINARY(64) NOT NULL,
+  scopes BIGINT NOT NULL,
+  expires_at BIGINT NULL,
+  revoked_at BIGINT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (key_id),
+  KEY api_keys_by_identity (identity_id),
+  CONSTRAINT api_keys_identity FOREIGN KEY (identity_id) REFERENCES identities (id)
+    ON DELETE CASCADE
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin)sql",
+           R"sql(CREATE TABLE IF NOT EXISTS credentials (
+  identity_id BIGINT NOT NULL,
+  name VARBINARY(255) NOT NULL,
+  credential_id VARCHAR(64) NOT NULL,
+  type VARCHAR(32) NOT NULL,
+  metadata_json MEDIUMTEXT NOT NULL,
+  expires_at BIGINT NULL,
+  last_used_at BIGINT NULL,
+  last_rotated_at BIGINT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  version BIGINT NOT NULL,
+  kek_version INT NOT NULL,
+  ciphertext MEDIUMBLOB NOT NULL,
+  wrapped_dek BLOB NOT NULL,
+  PRIMARY KEY (identity_id, name),
+  CONSTRAINT credentials_identity FOREIGN KEY (identity_id) REFERENCES identities (id)
+    ON DELETE CASCADE
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin)sql",
+       }},
+  };
+  return kMigrations;
+}
+
+}  // namespace strongroom::store::internal

@@ -1,0 +1,158 @@
+// Row <-> struct mapping shared by the SQLite and MySQL backends.
+//
+// Both backends select the same column lists in the same order and bind write
+// parameters in the same order, so the mapping lives here once, as templates
+// over a small backend adapter:
+//
+//   Row (one result row, columns 0-based in the order of the lists below):
+//     std::int64_t Int64(int col) const;
+//     std::optional<std::int64_t> OptInt64(int col) const;   // nullopt for NULL
+//     std::string Text(int col) const;
+//     std::vector<std::uint8_t> Blob(int col) const;
+//   Binder (statement parameters, 1-based, as in both C APIs):
+//     void BindInt64(int idx, std::int64_t v);
+//     void BindOptInt64(int idx, std::optional<std::int64_t> v);  // NULL for nullopt
+//     void BindText(int idx, std::string_view v);
+//     void BindBlob(int idx, const std::vector<std::uint8_t>& v);
+//
+// The SQL below is the portable subset both dialects accept. Names compare
+// bytewise (SQLite BINARY; MySQL must declare name columns with a _bin
+// collation) so ordering and uniqueness are case-sensitive everywhere.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "model/credential.h"
+
+namespace strongroom::store::internal {
+
+// The type as stored in credentials.type. Pinned here, not taken from the wire
+// names in model/, because it is an on-disk format.
+std::string_view CredentialTypeToDb(model::CredentialType type);
+std::optional<model::CredentialType> CredentialTypeFromDb(std::string_view text);
+
+// --- identities ---
+#define SR_STORE_IDENTITY_COLUMNS "id, name, wrapped_kek, kek_version, created_at"
+
+template <typename Row>
+model::Identity DecodeIdentity(const Row& row) {
+  model::Identity identity;
+  identity.id = row.Int64(0);
+  identity.name = row.Text(1);
+  identity.wrapped_kek = row.Blob(2);
+  identity.kek_version = static_cast<std::int32_t>(row.Int64(3));
+  identity.created_at = row.Int64(4);
+  return identity;
+}
+
+// INSERT parameters 1..4 (id is assigned by the database).
+#define SR_STORE_INSERT_IDENTITY \
+  "INSERT INTO identities (name, wrapped_kek, kek_version, created_at) VALUES (?, ?, ?, ?)"
+
+template <typename Binder>
+void BindIdentityInsert(Binder& b, const model::Identity& identity) {
+  b.BindText(1, identity.name);
+  b.BindBlob(2, identity.wrapped_kek);
+  b.BindInt64(3, identity.kek_version);
+  b.BindInt64(4, identity.created_at);
+}
+
+// --- API keys ---
+#define SR_STORE_API_KEY_COLUMNS \
+  "key_id, identity_id, key_hash, scopes, expires_at, revoked_at, created_at"
+
+template <typename Row>
+model::ApiKeyRecord DecodeApiKey(const Row& row) {
+  model::ApiKeyRecord key;
+  key.key_id = row.Text(0);
+  key.identity_id = row.Int64(1);
+  key.key_hash = row.Blob(2);
+  key.scopes = static_cast<std::uint32_t>(row.Int64(3));
+  key.expires_at = row.OptInt64(4);
+  key.revoked_at = row.OptInt64(5);
+  key.created_at = row.Int64(6);
+  return key;
+}
+
+#define SR_STORE_INSERT_API_KEY \
+  "INSERT INTO api_keys (" SR_STORE_API_KEY_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?)"
+
+template <typename Binder>
+void BindApiKeyInsert(Binder& b, const model::ApiKeyRecord& key) {
+  b.BindText(1, key.key_id);
+  b.BindInt64(2, key.identity_id);
+  b.BindBlob(3, key.key_hash);
+  b.BindInt64(4, static_cast<std::int64_t>(key.scopes));
+  b.BindOptInt64(5, key.expires_at);
+  b.BindOptInt64(6, key.revoked_at);
+  b.BindInt64(7, key.created_at);
+}
+
+// --- credentials ---
+// Summary columns 0..11; the full row adds the envelope as columns 12..13.
+#define SR_STORE_CREDENTIAL_SUMMARY_COLUMNS                                           \
+  "identity_id, name, credential_id, type, metadata_json, expires_at, last_used_at, " \
+  "last_rotated_at, created_at, updated_at, version, kek_version"
+#define SR_STORE_CREDENTIAL_COLUMNS SR_STORE_CREDENTIAL_SUMMARY_COLUMNS ", ciphertext, wrapped_dek"
+
+// DATA_LOSS if the stored type is not one this build knows (a corrupt or
+// foreign row; never guessed).
+template <typename Row>
+Result<model::StoredCredential> DecodeCredential(const Row& row, bool with_envelope) {
+  model::StoredCredential c;
+  c.identity_id = row.Int64(0);
+  c.name = row.Text(1);
+  c.credential_id = row.Text(2);
+  std::optional<model::CredentialType> type = CredentialTypeFromDb(row.Text(3));
+  if (!type) return DataLossError("stored credential has an unknown type");
+  c.type = *type;
+  c.metadata_json = row.Text(4);
+  c.expires_at = row.OptInt64(5);
+  c.last_used_at = row.OptInt64(6);
+  c.last_rotated_at = row.OptInt64(7);
+  c.created_at = row.Int64(8);
+  c.updated_at = row.Int64(9);
+  c.version = row.Int64(10);
+  c.kek_version = static_cast<std::int32_t>(row.Int64(11));
+  if (with_envelope) {
+    c.ciphertext = row.Blob(12);
+    c.wrapped_dek = row.Blob(13);
+  }
+  return c;
+}
+
+// INSERT and UPDATE take the same parameters in the same order (1..14), so one
+// binder serves both: the written fields, then the key (identity_id, name).
+#define SR_STORE_INSERT_CREDENTIAL                                                           \
+  "INSERT INTO credentials (credential_id, type, metadata_json, expires_at, last_used_at, "  \
+  "last_rotated_at, created_at, updated_at, version, kek_version, ciphertext, wrapped_dek, " \
+  "identity_id, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define SR_STORE_UPDATE_CREDENTIAL                                                          \
+  "UPDATE credentials SET credential_id = ?, type = ?, metadata_json = ?, expires_at = ?, " \
+  "last_used_at = ?, last_rotated_at = ?, created_at = ?, updated_at = ?, version = ?, "    \
+  "kek_version = ?, ciphertext = ?, wrapped_dek = ? WHERE identity_id = ? AND name = ?"
+
+template <typename Binder>
+void BindCredentialWrite(Binder& b, const model::StoredCredential& c) {
+  b.BindText(1, c.credential_id);
+  b.BindText(2, CredentialTypeToDb(c.type));
+  b.BindText(3, c.metadata_json);
+  b.BindOptInt64(4, c.expires_at);
+  b.BindOptInt64(5, c.last_used_at);
+  b.BindOptInt64(6, c.last_rotated_at);
+  b.BindInt64(7, c.created_at);
+  b.BindInt64(8, c.updated_at);
+  b.BindInt64(9, c.version);
+  b.BindInt64(10, c.kek_version);
+  b.BindBlob(11, c.ciphertext);
+  b.BindBlob(12, c.wrapped_dek);
+  b.BindInt64(13, c.identity_id);
+  b.BindText(14, c.name);
+}
+
+}  // namespace strongroom::store::internal

@@ -1,0 +1,58 @@
+// SQLite dialect of the schema (see migrations.h). Times are Unix milliseconds.
+//
+// Tables are STRICT so a value of the wrong type is an error, not a silent
+// conversion. identities uses AUTOINCREMENT so an id is never reused after a
+// delete: caches keyed by identity id (unwrapped KEKs) can never serve a
+// deleted identity's key to a new one. credentials is a rowid table with its
+// (identity_id, name) key as a unique index rather than WITHOUT ROWID, because
+// rows can reach tens of KiB and WITHOUT ROWID suits small rows; ciphertext and
+// wrapped_dek come last so listing summaries never reads their overflow pages.
+#include "store/internal/migrations.h"
+
+namespace strongroom::store::internal {
+
+const std::vector<Migration>& SqliteMigrations() {
+  static const std::vector<Migration> kMigrations = {
+      {1,
+       "identities, api_keys, credentials",
+       {
+           R"sql(CREATE TABLE identities (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL UNIQUE,
+  wrapped_kek BLOB NOT NULL,
+  kek_version INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT)sql",
+           R"sql(CREATE TABLE api_keys (
+  key_id TEXT NOT NULL PRIMARY KEY,
+  identity_id INTEGER NOT NULL REFERENCES identities (id) ON DELETE CASCADE,
+  key_hash BLOB NOT NULL,
+  scopes INTEGER NOT NULL,
+  expires_at INTEGER,
+  revoked_at INTEGER,
+  created_at INTEGER NOT NULL
+) STRICT)sql",
+           "CREATE INDEX api_keys_by_identity ON api_keys (identity_id)",
+           R"sql(CREATE TABLE credentials (
+  identity_id INTEGER NOT NULL REFERENCES identities (id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  credential_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  metadata_json TEXT NOT NULL,
+  expires_at INTEGER,
+  last_used_at INTEGER,
+  last_rotated_at INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  version INTEGER NOT NULL,
+  kek_version INTEGER NOT NULL,
+  ciphertext BLOB NOT NULL,
+  wrapped_dek BLOB NOT NULL,
+  PRIMARY KEY (identity_id, name)
+) STRICT)sql",
+       }},
+  };
+  return kMigrations;
+}
+
+}  // namespace strongroom::store::internal

@@ -1,0 +1,128 @@
+// The CredentialStore suite on MySQL/MariaDB (the private server of
+// ops/mariadb.sh, one fresh database per test), plus what only the MySQL
+// backend has: option checks and unreachable-server errors.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "store/credential_store.h"
+#include "tests/mysql/mysql_test_env.h"
+#include "tests/store/credential_store_suite.h"
+
+namespace strongroom::store::testing {
+namespace {
+
+using ::strongroom::testing::LoadMysqlTestEnv;
+using ::strongroom::testing::MysqlOptionsFor;
+using ::strongroom::testing::MysqlQuery;
+using ::strongroom::testing::MysqlTestEnv;
+using ::strongroom::testing::ScratchDatabase;
+
+class MysqlTestDatabase final : public StoreTestDatabase {
+ public:
+  MysqlTestDatabase(MysqlTestEnv env, std::unique_ptr<ScratchDatabase> db)
+      : env_(std::move(env)), db_(std::move(db)) {}
+
+  Result<std::unique_ptr<CredentialStore>> Open() override {
+    return OpenMysqlStore(MysqlOptionsFor(env_, db_->name()));
+  }
+
+  Status RecordSchemaVersion(std::int64_t version) override {
+    auto done = MysqlQuery(env_, db_->name(),
+                           "INSERT INTO schema_migrations (version, applied_at) VALUES (" +
+                               std::to_string(version) + ", 0)");
+    return done.ok() ? Status::Ok() : done.status();
+  }
+
+  Result<std::vector<std::int64_t>> AppliedSchemaVersions() override {
+    auto rows =
+        MysqlQuery(env_, db_->name(), "SELECT version FROM schema_migrations ORDER BY version");
+    if (!rows.ok()) return rows.status();
+    std::vector<std::int64_t> out;
+    for (const auto& row : *rows) out.push_back(std::stoll(row.at(0)));
+    return out;
+  }
+
+ private:
+  MysqlTestEnv env_;
+  std::unique_ptr<ScratchDatabase> db_;
+};
+
+StoreBackend MysqlBackend() {
+  return {"Mysql", []() -> Result<std::unique_ptr<StoreTestDatabase>> {
+            SR_ASSIGN_OR_RETURN(MysqlTestEnv env, LoadMysqlTestEnv());
+            SR_ASSIGN_OR_RETURN(std::unique_ptr<ScratchDatabase> db, ScratchDatabase::Create(env));
+            return std::unique_ptr<StoreTestDatabase>(
+                new MysqlTestDatabase(std::move(env), std::move(db)));
+          }};
+}
+
+INSTANTIATE_TEST_SUITE_P(Mysql, CredentialStoreTest, ::testing::Values(MysqlBackend()),
+                         BackendName);
+
+TEST(MysqlStoreTest, MissingOptionsAreRejected) {
+  MysqlStoreOptions options;
+  options.url = "tcp://127.0.0.1:1";
+  options.user = "u";
+  auto store = OpenMysqlStore(options);  // no database
+  EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument);
+  options.database = "d";
+  options.pool_size = 0;
+  store = OpenMysqlStore(options);
+  EXPECT_EQ(store.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(MysqlStoreTest, UnreachableServerIsUnavailableQuickly) {
+  MysqlStoreOptions options;
+  options.url = "tcp://127.0.0.1:1";  // nothing listens on port 1
+  options.user = "strongroom";
+  options.password = SecretString("not-the-password-0xC0FFEE");
+  options.database = "strongroom_test";
+  const auto start = std::chrono::steady_clock::now();
+  auto store = OpenMysqlStore(options);
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kUnavailable) << store.status().ToString();
+  EXPECT_EQ(store.status().error_code(), "store_unavailable");
+  EXPECT_EQ(store.status().message().find("0xC0FFEE"), std::string::npos);
+  EXPECT_LT(took, std::chrono::seconds(2));
+}
+
+TEST(MysqlStoreTest, WrongPasswordIsUnavailableWithoutThePassword) {
+  auto env = LoadMysqlTestEnv();
+  ASSERT_TRUE(env.ok()) << env.status().ToString();
+  MysqlStoreOptions options = MysqlOptionsFor(*env, env->database);
+  options.password = SecretString("wrong-password-0xBADF00D");
+  auto store = OpenMysqlStore(options);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kUnavailable) << store.status().ToString();
+  EXPECT_EQ(store.status().error_code(), "store_unavailable");
+  EXPECT_EQ(store.status().message().find("0xBADF00D"), std::string::npos);
+  EXPECT_EQ(store.status().message().find(env->password), std::string::npos);
+}
+
+TEST(MysqlStoreTest, TablesAreInnoDbWithBinaryNames) {
+  auto env = LoadMysqlTestEnv();
+  ASSERT_TRUE(env.ok()) << env.status().ToString();
+  auto db = ScratchDatabase::Create(*env);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  auto store = OpenMysqlStore(MysqlOptionsFor(*env, (*db)->name()));
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto rows = MysqlQuery(*env, (*db)->name(),
+                         "SELECT table_name, engine FROM information_schema.tables WHERE "
+                         "table_schema = DATABASE() ORDER BY table_name");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  std::vector<std::string> names;
+  for (const auto& row : *rows) {
+    names.push_back(row.at(0));
+    EXPECT_EQ(row.at(1), "InnoDB") << row.at(0);
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"api_keys", "credentials", "identities",
+                                             "schema_migrations"}));
+}
+
+}  // namespace
+}  // namespace strongroom::store::testing
