@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+extern char** environ;
+
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -30,6 +32,37 @@ std::vector<char*> Argv(const std::vector<std::string>& args) {
   for (const auto& a : args) out.push_back(const_cast<char*>(a.c_str()));
   out.push_back(nullptr);
   return out;
+}
+
+// This process's environment with `extra` ("NAME=value") added, replacing
+// variables of the same name.
+std::vector<std::string> EnvWith(const std::vector<std::string>& extra) {
+  std::vector<std::string> out;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry = *e;
+    const std::string name = entry.substr(0, entry.find('=') + 1);
+    bool replaced = false;
+    for (const auto& x : extra) replaced = replaced || x.rfind(name, 0) == 0;
+    if (!replaced) out.push_back(entry);
+  }
+  out.insert(out.end(), extra.begin(), extra.end());
+  return out;
+}
+
+// First line of a file, without the line end.
+std::string FirstLine(const std::string& path) {
+  std::string text = ReadFile(path);
+  return text.substr(0, text.find_first_of("\r\n"));
+}
+
+// A TOML basic string.
+std::string TomlString(const std::string& value) {
+  std::string out = "\"";
+  for (char c : value) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
 }
 
 int WaitExit(pid_t pid) {
@@ -67,13 +100,27 @@ std::string CommandOutput::LastLine() const {
 
 std::string StrongroomBinary() {
   const char* bin = std::getenv("STRONGROOM_BIN");
-  return bin != nullptr ? bin : "strongroom";
+  if (bin != nullptr && *bin != '\0') return bin;
+#ifdef STRONGROOM_BIN_DEFAULT
+  // Tests registered with only one ENVIRONMENT variable (the MySQL ones) get
+  // the build's binary from here.
+  return STRONGROOM_BIN_DEFAULT;
+#else
+  return "strongroom";
+#endif
 }
 
-CommandOutput RunCommand(const std::vector<std::string>& argv) {
+CommandOutput RunCommand(const std::vector<std::string>& argv) { return RunCommand(argv, {}); }
+
+CommandOutput RunCommand(const std::vector<std::string>& argv,
+                         const std::vector<std::string>& extra_env) {
   CommandOutput result;
   TempDir tmp;
   std::string out_path = tmp.path() + "/out", err_path = tmp.path() + "/err";
+  // Built before fork: the child of a threaded process must not allocate.
+  const std::vector<std::string> env = EnvWith(extra_env);
+  auto args = Argv(argv);
+  auto envp = Argv(env);
   pid_t pid = ::fork();
   if (pid < 0) return result;
   if (pid == 0) {
@@ -83,8 +130,7 @@ CommandOutput RunCommand(const std::vector<std::string>& argv) {
     ::dup2(in, 0);
     ::dup2(out, 1);
     ::dup2(err, 2);
-    auto args = Argv(argv);
-    ::execv(args[0], args.data());
+    ::execve(args[0], args.data(), envp.data());
     ::_exit(127);
   }
   result.exit_code = WaitExit(pid);
@@ -93,8 +139,98 @@ CommandOutput RunCommand(const std::vector<std::string>& argv) {
   return result;
 }
 
+std::shared_ptr<ConfigDeployment> ConfigDeployment::CreateMysql(const std::string& dir,
+                                                                const MysqlDatabase& database,
+                                                                std::string* error) {
+  // The token: dev mode provisions one (SoftHSM2 token "strongroom-dev" with
+  // an RSA master key "strongroom-master") exactly as `serve` expects it.
+  const std::string hsm_root = dir + "/hsm";
+  std::error_code ec;
+  std::filesystem::create_directories(hsm_root, ec);
+  if (ec) {
+    *error = "cannot create " + hsm_root + ": " + ec.message();
+    return nullptr;
+  }
+  {
+    ServerProcess provisioner(hsm_root);
+    if (!provisioner.Start(error)) {
+      *error = "provisioning the SoftHSM2 token with `serve --dev` failed: " + *error;
+      return nullptr;
+    }
+    if (provisioner.Stop() != 0) {
+      *error = "`serve --dev` did not stop cleanly: " + provisioner.StderrText();
+      return nullptr;
+    }
+  }
+  const std::string data = hsm_root + "/data";
+  const std::string pin = FirstLine(data + "/hsm-pin");
+  if (pin.empty()) {
+    *error = "no PIN in " + data + "/hsm-pin";
+    return nullptr;
+  }
+
+  std::shared_ptr<ConfigDeployment> deployment(new ConfigDeployment());
+  deployment->database_ = database;
+  deployment->config_path_ = dir + "/strongroom.toml";
+  deployment->token_dir_ = data + "/tokens";
+  deployment->env_ = {"SOFTHSM2_CONF=" + data + "/softhsm2.conf", "STRONGROOM_HSM_PIN=" + pin,
+                      "STRONGROOM_DB_PASSWORD=" + database.password};
+  std::ofstream toml(deployment->config_path_, std::ios::trunc);
+  toml << "[server]\n"
+       << "listen = \"127.0.0.1:0\"\n"
+       << "[store]\n"
+       << "backend = \"mysql\"\n"
+       << "url = " << TomlString(database.url) << "\n"
+       << "user = " << TomlString(database.user) << "\n"
+       << "password_env = \"STRONGROOM_DB_PASSWORD\"\n"
+       << "database = " << TomlString(database.database) << "\n"
+       << "pool_size = " << database.pool_size << "\n"
+       << "[hsm]\n"
+       << "module = \"/usr/lib/softhsm/libsofthsm2.so\"\n"
+       << "token_label = \"strongroom-dev\"\n"
+       << "pin_env = \"STRONGROOM_HSM_PIN\"\n"
+       << "master_key_label = \"strongroom-master\"\n";
+  toml.close();
+  if (!toml) {
+    *error = "cannot write " + deployment->config_path_;
+    return nullptr;
+  }
+  return deployment;
+}
+
+CommandOutput ConfigDeployment::Admin(const std::vector<std::string>& args) const {
+  std::vector<std::string> argv = {StrongroomBinary(), "admin", "--config", config_path_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, env_);
+}
+
+std::string ConfigDeployment::DevKey(std::string* error) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!dev_key_.empty()) return dev_key_;
+  CommandOutput created = Admin({"identity", "create", "dev"});
+  if (created.exit_code != 0) {
+    // Fine if it exists already (another test tool made it).
+    CommandOutput listed = Admin({"identity", "list"});
+    if (listed.exit_code != 0 || !std::regex_search(listed.out, std::regex("(^|\\s)dev(\\s|$)"))) {
+      *error = "admin identity create dev failed: " + created.err;
+      return "";
+    }
+  }
+  CommandOutput key = Admin(
+      {"key", "create", "--identity", "dev", "--scope", "vault:read", "--scope", "vault:write"});
+  if (key.exit_code != 0 || key.LastLine().rfind("sr_", 0) != 0) {
+    *error = "admin key create failed: " + key.err;
+    return "";
+  }
+  dev_key_ = key.LastLine();
+  return dev_key_;
+}
+
 ServerProcess::ServerProcess(std::string root)
     : root_(std::move(root)), data_dir_(root_ + "/data") {}
+
+ServerProcess::ServerProcess(std::string root, std::shared_ptr<ConfigDeployment> deployment)
+    : root_(std::move(root)), data_dir_(root_ + "/data"), deployment_(std::move(deployment)) {}
 
 ServerProcess::~ServerProcess() {
   if (pid_ > 0) Stop();
@@ -115,6 +251,14 @@ bool ServerProcess::Start(std::string* error) {
   }
   std::vector<std::string> argv = {StrongroomBinary(), "serve",    "--dev",      "--data-dir",
                                    data_dir_,          "--listen", "127.0.0.1:0"};
+  std::vector<std::string> env = EnvWith({});
+  if (deployment_ != nullptr) {
+    if (config_env_.empty() && !CopyToken(error)) return false;
+    argv = {StrongroomBinary(), "serve", "--config", deployment_->config_path()};
+    env = EnvWith(config_env_);
+  }
+  auto args = Argv(argv);
+  auto envp = Argv(env);
   pid_t pid = ::fork();
   if (pid < 0) {
     *error = "fork failed";
@@ -126,8 +270,7 @@ bool ServerProcess::Start(std::string* error) {
     ::dup2(in, 0);
     ::dup2(pipe_fds[1], 1);
     ::dup2(err, 2);
-    auto args = Argv(argv);
-    ::execv(args[0], args.data());
+    ::execve(args[0], args.data(), envp.data());
     ::_exit(127);
   }
   ::close(pipe_fds[1]);
@@ -159,7 +302,11 @@ bool ServerProcess::Start(std::string* error) {
     }
     if (port_ != 0) {
       HttpClient client(base_url());
-      if (client.Get("/healthz").status == 200) return true;
+      if (client.Get("/healthz").status == 200) {
+        if (deployment_ == nullptr) return true;
+        dev_key_ = deployment_->DevKey(error);
+        return !dev_key_.empty();
+      }
     }
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
@@ -172,6 +319,36 @@ bool ServerProcess::Start(std::string* error) {
   *error = "server did not become healthy in time; stderr:\n" + ReadFile(stderr_path_);
   Kill9();
   return false;
+}
+
+bool ServerProcess::CopyToken(std::string* error) {
+  const std::string hsm = root_ + "/hsm";
+  const std::string tokens = hsm + "/tokens";
+  const std::string conf = hsm + "/softhsm2.conf";
+  std::error_code ec;
+  std::filesystem::create_directories(hsm, ec);
+  if (!ec) {
+    std::filesystem::copy(deployment_->token_dir(), tokens,
+                          std::filesystem::copy_options::recursive, ec);
+  }
+  if (ec) {
+    *error = "cannot copy the SoftHSM2 token to " + tokens + ": " + ec.message();
+    return false;
+  }
+  std::ofstream out(conf, std::ios::trunc);
+  out << "directories.tokendir = " << tokens << "\n"
+      << "objectstore.backend = file\n"
+      << "log.level = ERROR\n"
+      << "slots.removable = false\n";
+  out.close();
+  if (!out) {
+    *error = "cannot write " + conf;
+    return false;
+  }
+  for (const std::string& entry : deployment_->env()) {
+    config_env_.push_back(entry.rfind("SOFTHSM2_CONF=", 0) == 0 ? "SOFTHSM2_CONF=" + conf : entry);
+  }
+  return true;
 }
 
 void ServerProcess::ReadStdout(int fd) {
@@ -224,6 +401,7 @@ std::string ServerProcess::StderrText() const {
 }
 
 CommandOutput ServerProcess::Admin(const std::vector<std::string>& args) const {
+  if (deployment_ != nullptr) return deployment_->Admin(args);
   std::vector<std::string> argv = {StrongroomBinary(), "admin", "--data-dir", data_dir_};
   argv.insert(argv.end(), args.begin(), args.end());
   return RunCommand(argv);

@@ -1,28 +1,29 @@
-// End-to-end tests of issue 2 against the real `strongroom serve --dev` process.
-#include <sqlite3.h>
-
+// The end-to-end suite of issues 2 and 4 against real `strongroom serve`
+// processes, on every backend (see e2e_suite.h).
 #include <atomic>
 #include <chrono>
-#include <fstream>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <regex>
-#include <sstream>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/e2e/e2e_suite.h"
 #include "tests/testing/http_client.h"
 #include "tests/testing/server_process.h"
 
-namespace strongroom {
+namespace strongroom::e2e {
 namespace {
 
 using nlohmann::json;
 using testing::HttpClient;
 using testing::HttpResponse;
 using testing::ServerProcess;
-using testing::TempDir;
 
 json Body(const HttpResponse& r) { return json::parse(r.body, nullptr, false); }
 
@@ -42,120 +43,49 @@ void Expect401(const HttpResponse& r) {
   EXPECT_EQ(r.Header("www-authenticate").value_or(""), "Bearer");
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+struct SharedServer {
+  std::unique_ptr<E2eVault> vault;
+  std::unique_ptr<ServerProcess> server;
+  std::string error;  // why it did not start
+};
+SharedServer* shared = nullptr;
+
+}  // namespace
+
+void E2eTest::TearDownTestSuite() {
+  delete shared;  // stops the server, then removes the vault
+  shared = nullptr;
 }
 
-// Small sqlite3 helper for tampering with the database under the server.
-class Db {
- public:
-  explicit Db(const std::string& path) {
-    if (::sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
-      ADD_FAILURE() << "cannot open " << path;
+void E2eTest::SetUp() {
+  if (shared == nullptr) {
+    shared = new SharedServer();
+    shared->vault = GetParam().new_vault(&shared->error);
+    if (shared->vault != nullptr) {
+      shared->server = shared->vault->NewServer();
+      if (!shared->server->Start(&shared->error)) shared->server.reset();
     }
-    ::sqlite3_busy_timeout(db_, 5000);
   }
-  ~Db() { ::sqlite3_close(db_); }
+  ASSERT_NE(shared->server, nullptr) << shared->error;
+  client_ = std::make_unique<HttpClient>(shared->server->base_url());
+  key_ = shared->server->dev_key();
+  ASSERT_FALSE(key_.empty());
+}
 
-  std::int64_t IdentityId(const std::string& name) {
-    sqlite3_stmt* st = nullptr;
-    ::sqlite3_prepare_v2(db_, "SELECT id FROM identities WHERE name = ?", -1, &st, nullptr);
-    ::sqlite3_bind_text(st, 1, name.c_str(), -1, SQLITE_TRANSIENT);
-    std::int64_t id = -1;
-    if (::sqlite3_step(st) == SQLITE_ROW) id = ::sqlite3_column_int64(st, 0);
-    ::sqlite3_finalize(st);
-    return id;
-  }
+HttpResponse E2eTest::Put(const std::string& name, const json& body, const std::string& key) {
+  return client_->PutJson("/v0/vault/" + name, body.dump(), key.empty() ? key_ : key);
+}
 
-  // ciphertext and wrapped_dek of one row.
-  std::pair<std::string, std::string> Envelope(std::int64_t identity, const std::string& name) {
-    sqlite3_stmt* st = nullptr;
-    ::sqlite3_prepare_v2(db_,
-                         "SELECT ciphertext, wrapped_dek FROM credentials "
-                         "WHERE identity_id = ? AND name = ?",
-                         -1, &st, nullptr);
-    ::sqlite3_bind_int64(st, 1, identity);
-    ::sqlite3_bind_text(st, 2, name.c_str(), -1, SQLITE_TRANSIENT);
-    std::pair<std::string, std::string> out;
-    if (::sqlite3_step(st) == SQLITE_ROW) {
-      out.first.assign(static_cast<const char*>(::sqlite3_column_blob(st, 0)),
-                       static_cast<std::size_t>(::sqlite3_column_bytes(st, 0)));
-      out.second.assign(static_cast<const char*>(::sqlite3_column_blob(st, 1)),
-                        static_cast<std::size_t>(::sqlite3_column_bytes(st, 1)));
-    } else {
-      ADD_FAILURE() << "no row " << identity << "/" << name;
-    }
-    ::sqlite3_finalize(st);
-    return out;
-  }
+HttpResponse E2eTest::Get(const std::string& name, const std::string& key) {
+  return client_->Get("/v0/vault/" + name, key.empty() ? key_ : key);
+}
 
-  void SetEnvelope(std::int64_t identity, const std::string& name,
-                   const std::pair<std::string, std::string>& envelope) {
-    sqlite3_stmt* st = nullptr;
-    ::sqlite3_prepare_v2(db_,
-                         "UPDATE credentials SET ciphertext = ?, wrapped_dek = ? "
-                         "WHERE identity_id = ? AND name = ?",
-                         -1, &st, nullptr);
-    ::sqlite3_bind_blob(st, 1, envelope.first.data(), static_cast<int>(envelope.first.size()),
-                        SQLITE_TRANSIENT);
-    ::sqlite3_bind_blob(st, 2, envelope.second.data(), static_cast<int>(envelope.second.size()),
-                        SQLITE_TRANSIENT);
-    ::sqlite3_bind_int64(st, 3, identity);
-    ::sqlite3_bind_text(st, 4, name.c_str(), -1, SQLITE_TRANSIENT);
-    EXPECT_EQ(::sqlite3_step(st), SQLITE_DONE) << ::sqlite3_errmsg(db_);
-    EXPECT_EQ(::sqlite3_changes(db_), 1);
-    ::sqlite3_finalize(st);
-  }
+ServerProcess& E2eTest::server() { return *shared->server; }
+E2eVault& E2eTest::vault() { return *shared->vault; }
 
- private:
-  sqlite3* db_ = nullptr;
-};
+namespace {
 
-// One dev server shared by the tests that do not stop or crash it.
-class E2eTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    root_ = new TempDir();
-    server_ = new ServerProcess(root_->path());
-    if (!server_->Start(&start_error_)) return;
-    started_ = true;
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    delete root_;
-    server_ = nullptr;
-    root_ = nullptr;
-  }
-  void SetUp() override {
-    ASSERT_TRUE(started_) << start_error_;
-    client_ = std::make_unique<HttpClient>(server_->base_url());
-    key_ = server_->dev_key();
-    ASSERT_FALSE(key_.empty());
-  }
-
-  HttpResponse Put(const std::string& name, const json& body, const std::string& key = "") {
-    return client_->PutJson("/v0/vault/" + name, body.dump(), key.empty() ? key_ : key);
-  }
-  HttpResponse Get(const std::string& name, const std::string& key = "") {
-    return client_->Get("/v0/vault/" + name, key.empty() ? key_ : key);
-  }
-
-  static TempDir* root_;
-  static ServerProcess* server_;
-  static bool started_;
-  static std::string start_error_;
-  std::unique_ptr<HttpClient> client_;
-  std::string key_;
-};
-TempDir* E2eTest::root_ = nullptr;
-ServerProcess* E2eTest::server_ = nullptr;
-bool E2eTest::started_ = false;
-std::string E2eTest::start_error_;
-
-TEST_F(E2eTest, SpecExampleStoreReadList) {
+TEST_P(E2eTest, SpecExampleStoreReadList) {
   json body = {{"type", "API_KEY"},
                {"data", {{"key", "sk_live_spec_example"}}},
                {"metadata", {{"service", "stripe"}}}};
@@ -207,7 +137,7 @@ TEST_F(E2eTest, SpecExampleStoreReadList) {
   EXPECT_EQ(list.body.find("sk_live_spec_example"), std::string::npos);
 }
 
-TEST_F(E2eTest, EveryTypeRoundTrips) {
+TEST_P(E2eTest, EveryTypeRoundTrips) {
   const std::string seed = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
   struct Case {
     std::string name;
@@ -284,7 +214,7 @@ TEST_F(E2eTest, EveryTypeRoundTrips) {
   }
 }
 
-TEST_F(E2eTest, EachValidationRuleHasItsCode) {
+TEST_P(E2eTest, EachValidationRuleHasItsCode) {
   struct Case {
     std::string why;
     std::string raw_body;
@@ -379,7 +309,7 @@ TEST_F(E2eTest, EachValidationRuleHasItsCode) {
   ExpectError(Get("validation-case"), 404, "not_found");  // nothing was stored
 }
 
-TEST_F(E2eTest, BodyLimitAndContentType) {
+TEST_P(E2eTest, BodyLimitAndContentType) {
   const std::string ok = R"({"type":"CUSTOM","data":{"a":"b"}})";
   std::string big = R"({"type":"CUSTOM","data":{"a":")" + std::string(64 * 1024, 'x') + "\"}}";
   ExpectError(client_->PutJson("/v0/vault/big", big, key_), 413, "payload_too_large");
@@ -401,7 +331,7 @@ TEST_F(E2eTest, BodyLimitAndContentType) {
       200);
 }
 
-TEST_F(E2eTest, UnknownRouteAndWrongMethod) {
+TEST_P(E2eTest, UnknownRouteAndWrongMethod) {
   ExpectError(client_->Get("/v0/nothing", key_), 404, "not_found");
   ExpectError(client_->Get("/", key_), 404, "not_found");
   ExpectError(client_->Get("/v0/vault/a/b/c", key_), 404, "not_found");
@@ -423,7 +353,7 @@ TEST_F(E2eTest, UnknownRouteAndWrongMethod) {
   EXPECT_EQ(Body(ready)["store"], "ok");
 }
 
-TEST_F(E2eTest, ExpiredCredentialAnswers410AndIsListed) {
+TEST_P(E2eTest, ExpiredCredentialAnswers410AndIsListed) {
   json body = {{"type", "TOTP"},
                {"data", {{"secret", "JBSWY3DPEHPK3PXPJBSWY3DP"}, {"backupCodes", {"x"}}}},
                {"expiresAt", "2020-01-01T00:00:00Z"}};
@@ -442,28 +372,28 @@ TEST_F(E2eTest, ExpiredCredentialAnswers410AndIsListed) {
   EXPECT_TRUE(found);
 }
 
-TEST_F(E2eTest, AuthFailuresAndScopes) {
+TEST_P(E2eTest, AuthFailuresAndScopes) {
   Expect401(client_->Get("/v0/vault"));
   Expect401(client_->Get("/v0/vault", "garbage"));
   Expect401(client_->Get("/v0/vault", "sr_0123456789abcdef_" + std::string(43, 'A')));
   Expect401(client_->Send("GET", "/v0/vault", {"Authorization: Basic dXNlcjpwYXNz"}));
   Expect401(client_->PutJson("/v0/vault/x", R"({"type":"CUSTOM","data":{"a":"b"}})", "nope"));
 
-  std::string revoked = server_->CreateKey("dev", {"vault:read"});
+  std::string revoked = server().CreateKey("dev", {"vault:read"});
   ASSERT_FALSE(revoked.empty());
   EXPECT_EQ(client_->Get("/v0/vault", revoked).status, 200);
-  auto revoke = server_->Admin({"key", "revoke", revoked.substr(3, 16)});
+  auto revoke = server().Admin({"key", "revoke", revoked.substr(3, 16)});
   ASSERT_EQ(revoke.exit_code, 0) << revoke.err;
   Expect401(client_->Get("/v0/vault", revoked));
 
-  std::string expiring = server_->CreateKey("dev", {"vault:read"}, "1s");
+  std::string expiring = server().CreateKey("dev", {"vault:read"}, "1s");
   ASSERT_FALSE(expiring.empty());
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   Expect401(client_->Get("/v0/vault", expiring));
 
   ASSERT_EQ(Put("scoped", {{"type", "CUSTOM"}, {"data", {{"a", "b"}}}}).status, 200);
-  std::string reader = server_->CreateKey("dev", {"vault:read"});
-  std::string writer = server_->CreateKey("dev", {"vault:write"});
+  std::string reader = server().CreateKey("dev", {"vault:read"});
+  std::string writer = server().CreateKey("dev", {"vault:write"});
   ASSERT_FALSE(reader.empty());
   ASSERT_FALSE(writer.empty());
   ExpectError(Put("scoped", {{"type", "CUSTOM"}, {"data", {{"a", "c"}}}}, reader), 403,
@@ -476,10 +406,10 @@ TEST_F(E2eTest, AuthFailuresAndScopes) {
   EXPECT_EQ(client_->Delete("/v0/vault/scoped", writer).status, 204);
 }
 
-TEST_F(E2eTest, IdentitiesAreIsolated) {
-  auto created = server_->Admin({"identity", "create", "tenant-b"});
+TEST_P(E2eTest, IdentitiesAreIsolated) {
+  auto created = server().Admin({"identity", "create", "tenant-b"});
   ASSERT_EQ(created.exit_code, 0) << created.err;
-  std::string b_key = server_->CreateKey("tenant-b", {"vault:read", "vault:write"});
+  std::string b_key = server().CreateKey("tenant-b", {"vault:read", "vault:write"});
   ASSERT_FALSE(b_key.empty());
   ASSERT_EQ(Put("a-private", {{"type", "CUSTOM"}, {"data", {{"v", "a-only"}}}}).status, 200);
   HttpResponse missing = Get("never-existed", b_key);
@@ -496,7 +426,7 @@ TEST_F(E2eTest, IdentitiesAreIsolated) {
   EXPECT_EQ(Body(Get("a-private", b_key))["data"]["v"], "b-own");
 }
 
-TEST_F(E2eTest, TimestampsAndVersions) {
+TEST_P(E2eTest, TimestampsAndVersions) {
   json body = {{"type", "LOGIN"}, {"data", {{"password", "v1"}}}};
   json created = Body(Put("times", body));
   EXPECT_TRUE(created["lastUsedAt"].is_null());
@@ -537,7 +467,7 @@ TEST_F(E2eTest, TimestampsAndVersions) {
   EXPECT_TRUE(again["lastUsedAt"].is_null());
 }
 
-TEST_F(E2eTest, TotpAndBackupCodes) {
+TEST_P(E2eTest, TotpAndBackupCodes) {
   json body = {{"type", "TOTP"},
                {"data", {{"secret", "JBSWY3DPEHPK3PXPJBSWY3DP"}, {"backupCodes", {"c-1", "c-2"}}}}};
   ASSERT_EQ(Put("otp", body).status, 200);
@@ -568,46 +498,49 @@ TEST_F(E2eTest, TotpAndBackupCodes) {
   ExpectError(client_->Get("/v0/vault/nope/totp", key_), 404, "not_found");
 }
 
-TEST_F(E2eTest, TamperedOrMovedCiphertextIsAnIntegrityError) {
+TEST_P(E2eTest, TamperedOrMovedCiphertextIsAnIntegrityError) {
   ASSERT_EQ(Put("int-a", {{"type", "CUSTOM"}, {"data", {{"v", "a"}}}}).status, 200);
   ASSERT_EQ(Put("int-b", {{"type", "CUSTOM"}, {"data", {{"v", "b"}}}}).status, 200);
   ASSERT_EQ(Put("int-c", {{"type", "CUSTOM"}, {"data", {{"v", "c"}}}}).status, 200);
-  auto created = server_->Admin({"identity", "create", "tenant-int"});
+  auto created = server().Admin({"identity", "create", "tenant-int"});
   ASSERT_EQ(created.exit_code, 0) << created.err;
-  std::string other_key = server_->CreateKey("tenant-int", {"vault:read", "vault:write"});
+  std::string other_key = server().CreateKey("tenant-int", {"vault:read", "vault:write"});
   ASSERT_EQ(Put("int-a", {{"type", "CUSTOM"}, {"data", {{"v", "other"}}}}, other_key).status, 200);
 
-  Db db(server_->db_path());
+  E2eVault& db = vault();
   std::int64_t dev = db.IdentityId("dev");
   std::int64_t other = db.IdentityId("tenant-int");
   ASSERT_GT(dev, 0);
   ASSERT_GT(other, 0);
 
   // 1. A flipped ciphertext byte.
-  auto env = db.Envelope(dev, "int-a");
-  ASSERT_GT(env.first.size(), 20u);
-  env.first[env.first.size() / 2] ^= 0x01;
+  Envelope env = db.GetEnvelope(dev, "int-a");
+  ASSERT_GT(env.ciphertext.size(), 20u);
+  env.ciphertext[env.ciphertext.size() / 2] ^= 0x01;
   db.SetEnvelope(dev, "int-a", env);
   HttpResponse flipped = Get("int-a");
   ExpectError(flipped, 500, "integrity_error");
   EXPECT_EQ(flipped.body.find("\"v\""), std::string::npos);
 
   // 2. Another row's envelope copied over (same identity, different name).
-  db.SetEnvelope(dev, "int-b", db.Envelope(dev, "int-c"));
+  db.SetEnvelope(dev, "int-b", db.GetEnvelope(dev, "int-c"));
   ExpectError(Get("int-b"), 500, "integrity_error");
 
   // 3. Another identity's envelope for the same name.
-  db.SetEnvelope(other, "int-a", db.Envelope(dev, "int-c"));
+  db.SetEnvelope(other, "int-a", db.GetEnvelope(dev, "int-c"));
   ExpectError(Get("int-a", other_key), 500, "integrity_error");
 
   EXPECT_EQ(Body(Get("int-c"))["data"]["v"], "c");  // the source row is untouched
 }
 
-// Secrets and keys never reach the disk or the logs in the clear.
-TEST(E2eAtRestTest, NoSecretOrKeyInDatabaseWalOrLogs) {
-  TempDir root;
-  ServerProcess server(root.path());
+// Secrets and keys never reach the disk (SQLite file and WAL; MySQL dump and
+// datadir) or the logs in the clear.
+TEST_P(E2eAtRestTest, NoSecretOrKeyInDatabaseWalOrLogs) {
   std::string error;
+  std::unique_ptr<E2eVault> vault = GetParam().new_vault(&error);
+  ASSERT_NE(vault, nullptr) << error;
+  std::unique_ptr<ServerProcess> server_ptr = vault->NewServer();
+  ServerProcess& server = *server_ptr;
   ASSERT_TRUE(server.Start(&error)) << error;
   HttpClient client(server.base_url());
   const std::string key = server.dev_key();
@@ -657,22 +590,23 @@ TEST(E2eAtRestTest, NoSecretOrKeyInDatabaseWalOrLogs) {
   ExpectError(client.Get("/v0/vault", key + "x"), 401, "unauthorized");
 
   auto check_files = [&](const std::string& when) {
-    std::string db = ReadFile(server.db_path());
-    std::string wal = ReadFile(server.db_path() + "-wal");
-    ASSERT_FALSE(db.empty() && wal.empty()) << when;
+    const auto at_rest = vault->BytesAtRest();
+    ASSERT_FALSE(at_rest.empty()) << when;
     // The plaintext metadata is there: proves we are grepping the right bytes.
-    EXPECT_NE((db + wal).find("visible-username"), std::string::npos) << when;
-    for (const auto& s : secrets) {
-      EXPECT_EQ(db.find(s), std::string::npos) << when << ": " << s << " in vault.db";
-      EXPECT_EQ(wal.find(s), std::string::npos) << when << ": " << s << " in vault.db-wal";
+    EXPECT_NE(at_rest.front().second.find("visible-username"), std::string::npos)
+        << when << ": " << at_rest.front().first;
+    for (const auto& [what, bytes] : at_rest) {
+      for (const auto& s : secrets) {
+        EXPECT_EQ(bytes.find(s), std::string::npos) << when << ": " << s << " in " << what;
+      }
+      for (const auto& k : {key, extra_key}) {
+        std::string secret_part = k.substr(20);
+        EXPECT_EQ(bytes.find(secret_part), std::string::npos) << when << ": API key in " << what;
+      }
+      // The seed is a secret too.
+      EXPECT_EQ(bytes.find("JBSWY3DPEHPK3PXPJBSWY3DP"), std::string::npos)
+          << when << ": TOTP seed in " << what;
     }
-    for (const auto& k : {key, extra_key}) {
-      std::string secret_part = k.substr(20);
-      EXPECT_EQ(db.find(secret_part), std::string::npos) << when << ": API key in vault.db";
-      EXPECT_EQ(wal.find(secret_part), std::string::npos) << when << ": API key in WAL";
-    }
-    // The seed is a secret too.
-    EXPECT_EQ((db + wal).find("JBSWY3DPEHPK3PXPJBSWY3DP"), std::string::npos) << when;
   };
   check_files("while running");
   EXPECT_EQ(server.Stop(), 0);
@@ -685,10 +619,12 @@ TEST(E2eAtRestTest, NoSecretOrKeyInDatabaseWalOrLogs) {
 }
 
 // kill -9 during a burst of PUTs: every acknowledged PUT survives.
-TEST(E2eCrashTest, AcknowledgedPutsSurviveKill9) {
-  TempDir root;
-  ServerProcess server(root.path());
+TEST_P(E2eCrashTest, AcknowledgedPutsSurviveKill9) {
   std::string error;
+  std::unique_ptr<E2eVault> vault = GetParam().new_vault(&error);
+  ASSERT_NE(vault, nullptr) << error;
+  std::unique_ptr<ServerProcess> server_ptr = vault->NewServer();
+  ServerProcess& server = *server_ptr;
   ASSERT_TRUE(server.Start(&error)) << error;
   const std::string key = server.dev_key();
   const std::string base = server.base_url();
@@ -743,4 +679,4 @@ TEST(E2eCrashTest, AcknowledgedPutsSurviveKill9) {
 }
 
 }  // namespace
-}  // namespace strongroom
+}  // namespace strongroom::e2e
