@@ -1,1 +1,204 @@
-int main() { return 0; }
+// strongroom: the one binary (SPEC 8).
+//
+//   strongroom serve [--config FILE] [--listen ADDR] [--threads N]
+//   strongroom serve --dev [--data-dir DIR] [--listen ADDR] [--threads N]
+//   strongroom admin [--config FILE | --data-dir DIR] identity create|list|delete NAME
+//   strongroom admin [--config FILE | --data-dir DIR] key create|list|revoke ...
+//   strongroom mcp --addr URL
+//
+// Exit codes: 0 success, 2 usage error, 1 anything else, with a one-line reason
+// on stderr ("strongroom: error: ..."). Secrets are never taken from argv.
+#include <signal.h>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "app/commands.h"
+#include "app/mcp_bridge.h"
+#include "base/secret.h"
+
+#ifndef STRONGROOM_VERSION
+#define STRONGROOM_VERSION "dev"
+#endif
+
+namespace strongroom::app {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+// Prints "strongroom: error: MESSAGE" as exactly one line.
+void PrintError(std::string message) {
+  for (char& c : message) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  std::fprintf(stderr, "strongroom: error: %s\n", message.c_str());
+  std::fflush(stderr);
+}
+
+// Logs go to stderr (stdout carries the parsed contract lines). The level
+// defaults to warn so that a failed start-up prints one line; `serve` raises it
+// to info once it listens. STRONGROOM_LOG_LEVEL (trace, debug, info, warn,
+// error, off) overrides both.
+void SetUpLogging() {
+  auto logger = spdlog::stderr_color_mt("strongroom");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+  spdlog::set_level(spdlog::level::warn);
+  if (const char* level = std::getenv("STRONGROOM_LOG_LEVEL")) {
+    spdlog::set_level(spdlog::level::from_str(level));
+  }
+}
+
+// SIGINT/SIGTERM are blocked before any thread exists so that every thread
+// inherits the mask and only the main thread's sigwait() receives them.
+void BlockTerminationSignals() {
+  sigset_t set;
+  ::sigemptyset(&set);
+  ::sigaddset(&set, SIGINT);
+  ::sigaddset(&set, SIGTERM);
+  ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int Main(int argc, char** argv) {
+  HardenProcess();  // no core dumps, no ptrace by other users: we handle PINs and keys
+  ::signal(SIGPIPE, SIG_IGN);
+  SetUpLogging();
+
+  CLI::App app{"Strongroom: a self-hosted, HSM-backed credential vault for AI agents.",
+               "strongroom"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "strongroom " STRONGROOM_VERSION);
+
+  ServeOptions serve_options;
+  CLI::App* serve = app.add_subcommand("serve", "Run the vault server (REST and MCP).");
+  CLI::Option* serve_config = serve->add_option(
+      "--config", serve_options.target.config_path,
+      "Configuration file (TOML); default $STRONGROOM_CONFIG or /etc/strongroom/strongroom.toml");
+  CLI::Option* serve_dev = serve->add_flag(
+      "--dev", serve_options.dev,
+      "Dev mode: SoftHSM2 token, SQLite and a dev API key in --data-dir, created on first run");
+  CLI::Option* serve_dir = serve->add_option("--data-dir", serve_options.target.data_dir,
+                                             "Dev mode data directory (default ./.strongroom-dev)");
+  serve_dev->excludes(serve_config);
+  serve_dir->needs(serve_dev);
+  serve->add_option("--listen", serve_options.listen,
+                    "Listen address host:port (port 0: any free port); overrides the config");
+  serve->add_option("--threads", serve_options.threads, "Worker threads; overrides the config")
+      ->check(CLI::Range(1, 256));
+  serve
+      ->add_option(
+          "--mcp-tool-names", serve_options.mcp_tool_names,
+          "MCP tool names: dotted (vault.get) or underscore (vault_get); overrides the config")
+      ->check(CLI::IsMember({"dotted", "underscore"}));
+
+  AdminOptions admin_options;
+  CLI::App* admin = app.add_subcommand("admin", "Manage identities and API keys.");
+  admin->require_subcommand(1);
+  CLI::Option* admin_config =
+      admin->add_option("--config", admin_options.target.config_path, "Configuration file (TOML)");
+  CLI::Option* admin_dir =
+      admin->add_option("--data-dir", admin_options.target.data_dir,
+                        "Dev mode data directory (default ./.strongroom-dev if it exists)");
+  admin_config->excludes(admin_dir);
+
+  CLI::App* identity = admin->add_subcommand("identity", "Create, list or delete identities.");
+  identity->require_subcommand(1)->fallthrough();
+  CLI::App* identity_create = identity->add_subcommand("create", "Create an identity.");
+  identity_create->add_option("NAME", admin_options.name, "Identity name")->required();
+  CLI::App* identity_list = identity->add_subcommand("list", "List identities.");
+  CLI::App* identity_delete = identity->add_subcommand(
+      "delete", "Delete an identity with its API keys and credentials (crypto-shredding).");
+  identity_delete->add_option("NAME", admin_options.name, "Identity name")->required();
+
+  CLI::App* key = admin->add_subcommand("key", "Create, list or revoke API keys.");
+  key->require_subcommand(1)->fallthrough();
+  CLI::App* key_create = key->add_subcommand(
+      "create", "Create an API key; prints it alone on the last line (shown only once).");
+  key_create->add_option("--identity", admin_options.identity, "Identity name")->required();
+  key_create->add_option("--scope", admin_options.scopes, "vault:read or vault:write (repeatable)")
+      ->required();
+  key_create->add_option("--ttl", admin_options.ttl, "Lifetime like 90s, 15m, 12h or 30d");
+  CLI::App* key_list = key->add_subcommand("list", "List an identity's API keys (never the keys).");
+  key_list->add_option("--identity", admin_options.identity, "Identity name")->required();
+  CLI::App* key_revoke = key->add_subcommand("revoke", "Revoke an API key.");
+  key_revoke->add_option("KEY_ID", admin_options.name, "Key id (from key list)")->required();
+  for (CLI::App* leaf :
+       {identity_create, identity_list, identity_delete, key_create, key_list, key_revoke}) {
+    leaf->fallthrough();
+  }
+
+  std::string mcp_addr;
+  CLI::App* mcp = app.add_subcommand(
+      "mcp", "Bridge an MCP client on stdin/stdout to a server (key from STRONGROOM_TOKEN).");
+  mcp->add_option("--addr", mcp_addr, "Server URL, e.g. http://127.0.0.1:8700")->required();
+  std::string mcp_tool_names = "dotted";
+  mcp->add_option("--mcp-tool-names", mcp_tool_names,
+                  "dotted (vault.get) or underscore (vault_get) tool names")
+      ->check(CLI::IsMember({"dotted", "underscore"}));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+      return app.exit(e);  // --help, --version
+    }
+    PrintError(std::string(e.what()) + " (see strongroom --help)");
+    return kExitUsage;
+  }
+
+  Status status;
+  if (serve->parsed()) {
+    BlockTerminationSignals();
+    status = RunServe(serve_options);
+  } else if (admin->parsed()) {
+    if (identity->parsed()) {
+      admin_options.command = {"identity", identity_create->parsed() ? "create"
+                                           : identity_list->parsed() ? "list"
+                                                                     : "delete"};
+    } else {
+      admin_options.command = {"key", key_create->parsed() ? "create"
+                                      : key_list->parsed() ? "list"
+                                                           : "revoke"};
+    }
+    status = RunAdmin(admin_options);
+  } else if (mcp->parsed()) {
+    status = RunMcpBridge(McpBridgeOptions{mcp_addr, mcp_tool_names == "underscore"});
+  }
+
+  std::fflush(stdout);
+  if (status.ok()) return kExitOk;
+  PrintError(status.message());
+  return IsUsageError(status) ? kExitUsage : kExitFailure;
+}
+
+}  // namespace
+
+Status UsageError(std::string message) {
+  return InvalidArgumentError(std::move(message), "usage_error");
+}
+
+bool IsUsageError(const Status& status) {
+  return status.code() == StatusCode::kInvalidArgument && status.error_code() == "usage_error";
+}
+
+}  // namespace strongroom::app
+
+int main(int argc, char** argv) {
+  try {
+    return strongroom::app::Main(argc, argv);
+  } catch (const std::exception& e) {
+    // Exceptions should not reach here; if one does, do not echo its text
+    // (library messages are not vetted as secret-free).
+    std::fprintf(stderr, "strongroom: error: internal error (unexpected exception)\n");
+    return 1;
+  } catch (...) {
+    std::fprintf(stderr, "strongroom: error: internal error (unexpected exception)\n");
+    return 1;
+  }
+}

@@ -1,12 +1,22 @@
 // Configuration (SPEC 9): a TOML file, validated as a whole at start-up.
 //
-// Unknown keys and bad values are errors naming the file, the key and the reason.
+// Unknown sections, unknown keys and bad values are errors naming the file, the
+// key and the reason ("/etc/strongroom.toml: server.threads: must be between 1
+// and 256"); TOML syntax errors name the file and line ("FILE:3: ..."). All of
+// them are INVALID_ARGUMENT with error_code "invalid_config".
+//
 // Secrets (HSM PIN, database password) are never in the file itself: the file
-// names an environment variable or a file that holds them.
+// names an environment variable or a file that holds them, read by ReadSecret.
+//
+// Relative paths in a file loaded with LoadConfigFile (store.path, *_file,
+// tls_*) are resolved against the directory of the configuration file, so a
+// config is valid wherever the process is started from.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "base/result.h"
 #include "base/secret.h"
@@ -15,29 +25,29 @@ namespace strongroom::config {
 
 struct ServerConfig {
   std::string listen = "127.0.0.1:8700";  // host:port; port 0 picks a free port
-  int threads = 2;
-  std::string tls_cert;                   // optional: PEM file
-  std::string tls_key;                    // optional: PEM file
-  std::string client_ca;                  // optional: PEM file; enables mTLS
+  int threads = 2;                        // 1..256
+  std::string tls_cert;                   // optional: PEM file (with tls_key)
+  std::string tls_key;                    // optional: PEM file (with tls_cert)
+  std::string client_ca;                  // optional: PEM file; enables mTLS (needs tls_cert)
   std::string mcp_tool_names = "dotted";  // "dotted" (vault.get) or "underscore" (vault_get)
 };
 
 struct StoreConfig {
   std::string backend = "sqlite";  // "sqlite" or "mysql"
-  std::string path;                // sqlite
-  std::string url;                 // mysql: tcp://host:port
-  std::string user;                // mysql
+  std::string path;                // sqlite: required
+  std::string url;                 // mysql: required, tcp://host:port or unix://path
+  std::string user;                // mysql: required
   std::string password_env;        // mysql: env var holding the password
-  std::string password_file;       // mysql: file holding the password
-  std::string database;            // mysql
-  int pool_size = 8;               // mysql connection pool bound
+  std::string password_file;       // mysql: or a file holding it (first line); exactly one
+  std::string database;            // mysql: required
+  int pool_size = 8;               // mysql connection pool bound, 1..1024
 };
 
 struct HsmConfig {
   std::string module = "/usr/lib/softhsm/libsofthsm2.so";
-  std::string token_label = "strongroom";
-  std::string pin_env;   // env var holding the user PIN
-  std::string pin_file;  // or a file holding it (first line)
+  std::string token_label = "strongroom";  // 1..32 characters (PKCS#11 CK_TOKEN_INFO.label)
+  std::string pin_env;                     // env var holding the user PIN
+  std::string pin_file;                    // or a file holding it (first line); exactly one
   std::string master_key_label = "strongroom-master";
 };
 
@@ -48,14 +58,32 @@ struct Config {
   HsmConfig hsm;
 };
 
-// Parses and validates a TOML file. Errors are INVALID_ARGUMENT with a message
-// "FILE: KEY: reason".
+// Parses and validates a TOML file. Errors are INVALID_ARGUMENT ("invalid_config")
+// with a message "FILE: section.key: reason"; an unreadable file is NOT_FOUND or
+// INVALID_ARGUMENT with "FILE: reason".
 Result<Config> LoadConfigFile(const std::string& path);
-// Same, from text (for tests); `source` names it in messages.
+// Same, from text (for tests); `source` names it in messages. Relative paths are
+// kept as written.
 Result<Config> ParseConfig(const std::string& toml_text, const std::string& source);
 
-// Reads a secret from the env var `env` or else the file `file` (first line,
-// trailing newline dropped). `what` names it in errors ("HSM PIN").
+// A listen address split into host and port. Accepts "host:port" where host is
+// a name or IPv4 address ("127.0.0.1", "localhost") or a bracketed IPv6 address
+// ("[::1]"), and port is 0..65535 (0: any free port).
+struct HostPort {
+  std::string host;  // without brackets
+  std::uint16_t port = 0;
+};
+std::optional<HostPort> ParseHostPort(std::string_view text);
+
+// Reads a secret from the env var `env` (if `env` is non-empty and the variable
+// is set) or else the file `file` (its first line, trailing CR/LF dropped).
+// `what` names the secret in errors ("HSM PIN"). Errors name the variable or the
+// file, never the value:
+//   INVALID_ARGUMENT   neither source configured, or the secret is empty;
+//   NOT_FOUND          the variable is unset (and no file) or the file is missing;
+//   PERMISSION_DENIED  the file is readable or writable by other users (chmod 600 it),
+//                      or cannot be read;
+//   FAILED_PRECONDITION the file is not a regular file or is too large.
 Result<SecretString> ReadSecret(const std::string& env, const std::string& file,
                                 const std::string& what);
 

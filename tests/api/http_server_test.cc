@@ -85,7 +85,8 @@ TEST_F(HttpServerTest, UnknownRoutesAndMethods) {
   ExpectJsonError(client_->Send("DELETE", "/v0/vault"), 405, "method_not_allowed");
   ExpectJsonError(client_->Send("GET", "/v0/vault/x/totp/backup"), 405, "method_not_allowed");
   ExpectJsonError(client_->Send("PUT", "/healthz"), 405, "method_not_allowed");
-  ExpectJsonError(client_->Send("POST", "/mcp"), 501, "not_implemented");
+  // MCP shares the server and its bearer auth: no key, no JSON-RPC.
+  ExpectJsonError(client_->Send("POST", "/mcp"), 401, "unauthorized");
 }
 
 TEST_F(HttpServerTest, AuthErrorsCarryWwwAuthenticate) {

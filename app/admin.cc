@@ -1,0 +1,156 @@
+// `strongroom admin`: identities and API keys (SPEC 8), in a process separate
+// from the server (SQLite WAL lets both use the database at once).
+//
+// Only the commands that touch an identity's KEK (identity create, delete)
+// open the HSM; key and list commands need the store alone.
+#include <spdlog/spdlog.h>
+#include <cstdio>
+
+#include "api/admin.h"
+#include "app/commands.h"
+#include "app/files.h"
+#include "app/vault_setup.h"
+#include "config/config.h"
+#include "kms/key_manager.h"
+#include "model/credential.h"
+#include "store/credential_store.h"
+
+namespace strongroom::app {
+namespace {
+
+std::string TimeOrNever(const std::optional<UnixMillis>& t, const char* none) {
+  return t ? FormatRfc3339(*t) : none;
+}
+
+// Resolves --config / --data-dir / the default dev dir into a configuration.
+Result<config::Config> LoadTarget(const Target& target) {
+  if (!target.config_path.empty()) return config::LoadConfigFile(target.config_path);
+  std::string dir = target.data_dir;
+  if (dir.empty()) {
+    if (!PathExists(kDefaultDevDir)) {
+      return UsageError(std::string("pass --config FILE or --data-dir DIR (there is no ./") +
+                        kDefaultDevDir + " here)");
+    }
+    dir = kDefaultDevDir;
+  }
+  const DevPaths paths = DevPathsFor(dir);
+  SR_RETURN_IF_ERROR(UseDevDir(paths));
+  return DevConfig(paths);
+}
+
+Status IdentityCreate(const config::Config& config, const std::string& name) {
+  SR_ASSIGN_OR_RETURN(std::unique_ptr<kms::KeyManager> keys, OpenKeys(config.hsm));
+  SR_ASSIGN_OR_RETURN(std::unique_ptr<store::CredentialStore> store, OpenStore(config.store));
+  SR_ASSIGN_OR_RETURN(model::Identity identity,
+                      api::CreateIdentity(*store, *keys, name, Clock::Real()));
+  std::printf("strongroom: created identity %s\n", identity.name.c_str());
+  return Status::Ok();
+}
+
+Status IdentityList(const config::Config& config) {
+  SR_ASSIGN_OR_RETURN(std::unique_ptr<store::CredentialStore> store, OpenStore(config.store));
+  SR_ASSIGN_OR_RETURN(std::vector<model::Identity> identities, store->ListIdentities());
+  for (const model::Identity& identity : identities) {
+    std::printf("%s created=%s\n", identity.name.c_str(),
+                FormatRfc3339(identity.created_at).c_str());
+  }
+  return Status::Ok();
+}
+
+Status IdentityDelete(const config::Config& config, const std::string& name) {
+  SR_ASSIGN_OR_RETURN(std::unique_ptr<kms::KeyManager> keys, OpenKeys(config.hsm));
+  SR_ASSIGN_OR_RETURN(std::unique_ptr<store::CredentialStore> store, OpenStore(config.store));
+  SR_RETURN_IF_ERROR(api::DeleteIdentity(*store, *keys, name));
+  std::printf("strongroom: deleted identity %s with its API keys and credentials\n", name.c_str());
+  return Status::Ok();
+}
+
+struct KeySpec {
+  std::uint32_t scopes = 0;
+  std::optional<std::int64_t> ttl;
+};
+
+// Validates --scope and --ttl before anything is opened: these are usage errors.
+Result<KeySpec> ParseKeySpec(const AdminOptions& options) {
+  KeySpec spec;
+  for (const std::string& name : options.scopes) {
+    std::optional<model::Scope> scope = model::ParseScope(name);
+    if (!scope) {
+      return UsageError("--scope: unknown scope \"" + name +
+                        "\" (expected vault:read or vault:write)");
+    }
+    spec.scopes |= *scope;
+  }
+  if (spec.scopes == 0) return UsageError("--scope is required (vault:read, vault:write)");
+  if (!options.ttl.empty()) {
+    spec.ttl = api::ParseDuration(options.ttl);
+    if (!spec.ttl) {
+      return UsageError("--ttl: expected a duration like 90s, 15m, 12h or 30d, got \"" +
+                        options.ttl + "\"");
+    }
+  }
+  return spec;
+}
+
+Status KeyCreate(const config::Config& config, const std::string& identity, const KeySpec& spec) {
+  const std::uint32_t scopes = spec.scopes;
+  SR_ASSIGN_OR_RETURN(std::unique_ptr<store::CredentialStore> store, OpenStore(config.store));
+  SR_ASSIGN_OR_RETURN(api::NewApiKey key,
+                      api::CreateApiKey(*store, identity, scopes, spec.ttl, Clock::Real()));
+  std::printf("strongroom: created API key %s for identity %s (%s), expires %s\n",
+              key.key_id.c_str(), identity.c_str(), model::ScopeNames(scopes).c_str(),
+              TimeOrNever(key.expires_at, "never").c_str());
+  // The key alone on the last line, so scripts can take `tail -n 1`.
+  std::fwrite(key.key.view().data(), 1, key.key.size(), stdout);
+  std::printf("\n");
+  std::fflush(stdout);
+  return Status::Ok();
+}
+
+Status KeyList(const config::Config& config, const std::string& identity) {
+  SR_ASSIGN_OR_RETURN(std::unique_ptr<store::CredentialStore> store, OpenStore(config.store));
+  SR_ASSIGN_OR_RETURN(std::vector<model::ApiKeyRecord> keys, api::ListApiKeys(*store, identity));
+  for (const model::ApiKeyRecord& key : keys) {
+    std::string scopes = model::ScopeNames(key.scopes);
+    for (char& c : scopes) {
+      if (c == ' ') c = ',';
+    }
+    std::printf("%s scopes=%s created=%s expires=%s revoked=%s\n", key.key_id.c_str(),
+                scopes.c_str(), FormatRfc3339(key.created_at).c_str(),
+                TimeOrNever(key.expires_at, "never").c_str(),
+                TimeOrNever(key.revoked_at, "no").c_str());
+  }
+  return Status::Ok();
+}
+
+Status KeyRevoke(const config::Config& config, const std::string& key_id) {
+  SR_ASSIGN_OR_RETURN(std::unique_ptr<store::CredentialStore> store, OpenStore(config.store));
+  SR_RETURN_IF_ERROR(api::RevokeApiKey(*store, key_id, Clock::Real()));
+  std::printf("strongroom: revoked API key %s\n", key_id.c_str());
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status RunAdmin(const AdminOptions& options) {
+  if (options.command.size() != 2) return UsageError("admin: missing command");
+  const std::string& noun = options.command[0];
+  const std::string& verb = options.command[1];
+  KeySpec spec;
+  if (noun == "key" && verb == "create") {
+    SR_ASSIGN_OR_RETURN(spec, ParseKeySpec(options));
+  }
+  SR_ASSIGN_OR_RETURN(config::Config config, LoadTarget(options.target));
+  if (noun == "identity") {
+    if (verb == "create") return IdentityCreate(config, options.name);
+    if (verb == "list") return IdentityList(config);
+    if (verb == "delete") return IdentityDelete(config, options.name);
+  } else if (noun == "key") {
+    if (verb == "create") return KeyCreate(config, options.identity, spec);
+    if (verb == "list") return KeyList(config, options.identity);
+    if (verb == "revoke") return KeyRevoke(config, options.name);
+  }
+  return UsageError("admin: unknown command " + noun + " " + verb);
+}
+
+}  // namespace strongroom::app

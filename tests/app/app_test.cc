@@ -1,0 +1,568 @@
+// End-to-end tests of the `strongroom` command line (SPEC 8, 9): the real binary
+// (STRONGROOM_BIN), its exit codes, its stdout contract and its stderr reasons.
+// Dev mode runs through testing::ServerProcess; config mode runs the key
+// ceremony script against a throwaway SoftHSM2 token directory and starts
+// `serve --config` with this file's own small process helper.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/testing/http_client.h"
+#include "tests/testing/server_process.h"
+
+namespace strongroom::app {
+namespace {
+
+using testing::CommandOutput;
+using ::testing::HasSubstr;
+using testing::HttpClient;
+using testing::HttpResponse;
+using ::testing::Not;
+using testing::RunCommand;
+using testing::ServerProcess;
+using ::testing::StartsWith;
+using testing::StrongroomBinary;
+using testing::TempDir;
+
+constexpr char kModule[] = "/usr/lib/softhsm/libsofthsm2.so";
+constexpr char kStripeBody[] =
+    R"({"type":"API_KEY","data":{"key":"sk_live_app_test_51Hx"},"metadata":{"service":"stripe"}})";
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+CommandOutput Strongroom(std::vector<std::string> args) {
+  args.insert(args.begin(), StrongroomBinary());
+  return RunCommand(args);
+}
+
+// A failing command: `code`, and stderr is exactly one "strongroom: error:" line.
+void ExpectFailure(const CommandOutput& out, int code) {
+  EXPECT_EQ(out.exit_code, code) << "stdout: " << out.out << "\nstderr: " << out.err;
+  const std::vector<std::string> lines = Lines(out.err);
+  ASSERT_EQ(lines.size(), 1u) << out.err;
+  EXPECT_THAT(lines[0], StartsWith("strongroom: error: "));
+}
+
+void WriteFile(const std::string& path, const std::string& content, mode_t mode = 0600) {
+  std::ofstream(path) << content;
+  ::chmod(path.c_str(), mode);
+}
+
+// --- command line and usage errors ------------------------------------------
+
+TEST(AppCliTest, NoSubcommandIsAUsageError) { ExpectFailure(Strongroom({}), 2); }
+
+TEST(AppCliTest, UnknownSubcommandIsAUsageError) { ExpectFailure(Strongroom({"frobnicate"}), 2); }
+
+TEST(AppCliTest, HelpAndVersionExitZero) {
+  CommandOutput help = Strongroom({"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.out, HasSubstr("serve"));
+  EXPECT_THAT(help.out, HasSubstr("admin"));
+  EXPECT_THAT(help.out, HasSubstr("mcp"));
+  EXPECT_EQ(Strongroom({"admin", "key", "create", "--help"}).exit_code, 0);
+  CommandOutput version = Strongroom({"--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_THAT(version.out, StartsWith("strongroom "));
+}
+
+TEST(AppCliTest, ServeUsageErrors) {
+  TempDir dir;
+  ExpectFailure(Strongroom({"serve", "--data-dir", dir.path()}), 2);  // needs --dev
+  ExpectFailure(Strongroom({"serve", "--dev", "--config", dir.path() + "/x.toml"}), 2);
+  ExpectFailure(Strongroom({"serve", "--dev", "--threads", "0"}), 2);
+  ExpectFailure(
+      Strongroom({"serve", "--dev", "--data-dir", dir.path() + "/d", "--listen", "nonsense"}), 2);
+  ExpectFailure(Strongroom({"serve", "--bogus"}), 2);
+  // Nothing was created by the rejected invocations.
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/d"));
+}
+
+TEST(AppCliTest, AdminUsageErrors) {
+  TempDir dir;
+  const std::string d = dir.path();
+  ExpectFailure(Strongroom({"admin"}), 2);
+  ExpectFailure(Strongroom({"admin", "--data-dir", d, "identity"}), 2);
+  ExpectFailure(Strongroom({"admin", "--data-dir", d, "identity", "create"}), 2);
+  ExpectFailure(Strongroom({"admin", "--data-dir", d, "identity", "rename", "a"}), 2);
+  ExpectFailure(Strongroom({"admin", "--data-dir", d, "key", "create", "--scope", "vault:read"}),
+                2);  // no --identity
+  ExpectFailure(Strongroom({"admin", "--data-dir", d, "key", "create", "--identity", "a"}),
+                2);  // no --scope
+  ExpectFailure(Strongroom({"admin", "--data-dir", d, "key", "list"}), 2);
+  ExpectFailure(Strongroom({"admin", "--data-dir", d, "key", "revoke"}), 2);
+  ExpectFailure(
+      Strongroom({"admin", "--config", d + "/c.toml", "--data-dir", d, "identity", "list"}), 2);
+}
+
+TEST(AppCliTest, BadScopeAndDurationAreUsageErrors) {
+  TempDir dir;
+  const std::string d = dir.path();
+  CommandOutput scope = Strongroom(
+      {"admin", "--data-dir", d, "key", "create", "--identity", "a", "--scope", "vault:admin"});
+  ExpectFailure(scope, 2);
+  EXPECT_THAT(scope.err, HasSubstr("vault:admin"));
+  for (const char* ttl : {"10", "10w", "-5m", "0s", "m", "1.5h"}) {
+    SCOPED_TRACE(ttl);
+    CommandOutput out = Strongroom({"admin", "--data-dir", d, "key", "create", "--identity", "a",
+                                    "--scope", "vault:read", "--ttl", ttl});
+    ExpectFailure(out, 2);
+    EXPECT_THAT(out.err, HasSubstr("--ttl"));
+  }
+}
+
+TEST(AppCliTest, AdminWithoutTargetNeedsConfigOrDataDir) {
+  TempDir dir;
+  const std::filesystem::path old = std::filesystem::current_path();
+  std::filesystem::current_path(dir.path());  // no ./.strongroom-dev here
+  CommandOutput out = Strongroom({"admin", "identity", "list"});
+  std::filesystem::current_path(old);
+  ExpectFailure(out, 2);
+  EXPECT_THAT(out.err, HasSubstr("--config"));
+}
+
+TEST(AppCliTest, AdminOnMissingDataDirFails) {
+  TempDir dir;
+  CommandOutput out = Strongroom({"admin", "--data-dir", dir.path() + "/none", "identity", "list"});
+  ExpectFailure(out, 1);
+  EXPECT_THAT(out.err, HasSubstr("not a strongroom dev data dir"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/none"));  // admin never creates it
+}
+
+TEST(AppCliTest, McpNeedsAddrAndToken) {
+  ExpectFailure(Strongroom({"mcp"}), 2);  // --addr is required
+  ExpectFailure(Strongroom({"mcp", "--addr", "http://127.0.0.1:1", "--mcp-tool-names", "x"}), 2);
+  ::unsetenv("STRONGROOM_TOKEN");
+  CommandOutput out = Strongroom({"mcp", "--addr", "http://127.0.0.1:1"});
+  ExpectFailure(out, 1);
+  EXPECT_THAT(out.err, HasSubstr("STRONGROOM_TOKEN"));
+}
+
+// --- dev mode ------------------------------------------------------------------
+
+TEST(AppDevModeTest, StdoutContractAndRestartReusesEverything) {
+  TempDir root;
+  ServerProcess server(root.path());
+  std::string error;
+  ASSERT_TRUE(server.Start(&error)) << error;
+
+  // The stdout lines, in order, exactly as SPEC 8 and the e2e tests expect.
+  const std::vector<std::string> lines = Lines(server.StdoutText());
+  ASSERT_GE(lines.size(), 4u) << server.StdoutText();
+  EXPECT_EQ(lines[0], "strongroom: dev mode, data in " + server.data_dir());
+  EXPECT_EQ(lines[1], "strongroom: dev API key (vault:read vault:write):");
+  EXPECT_EQ(lines[2], server.dev_key());
+  EXPECT_THAT(lines[2], StartsWith("sr_"));
+  EXPECT_EQ(lines[3], "strongroom: listening on http://127.0.0.1:" + std::to_string(server.port()));
+  const std::string first_key = server.dev_key();
+
+  // The data dir is private.
+  struct stat st {};
+  ASSERT_EQ(::stat(server.data_dir().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  for (const char* file : {"hsm-pin", "hsm-so-pin", "dev-api-key"}) {
+    ASSERT_EQ(::stat((server.data_dir() + "/" + file).c_str(), &st), 0) << file;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << file;
+  }
+  std::ifstream conf(server.data_dir() + "/softhsm2.conf");
+  std::stringstream conf_text;
+  conf_text << conf.rdbuf();
+  EXPECT_THAT(conf_text.str(),
+              HasSubstr("directories.tokendir = " + server.data_dir() + "/tokens"));
+  EXPECT_THAT(conf_text.str(), HasSubstr("objectstore.backend = file"));
+
+  {
+    HttpClient client(server.base_url());
+    HttpResponse put = client.PutJson("/v0/vault/stripe", kStripeBody, first_key);
+    ASSERT_EQ(put.status, 200) << put.body;
+    EXPECT_THAT(put.body, HasSubstr("\"created\":true"));
+  }
+  EXPECT_EQ(server.Stop(), 0);  // SIGTERM: clean exit
+
+  ASSERT_TRUE(server.Start(&error)) << error;
+  EXPECT_EQ(server.dev_key(), first_key);
+  HttpClient client(server.base_url());
+  HttpResponse get = client.Get("/v0/vault/stripe", first_key);
+  ASSERT_EQ(get.status, 200) << get.body;
+  EXPECT_THAT(get.body, HasSubstr("sk_live_app_test_51Hx"));
+
+  // The same single dev identity, not a second one.
+  CommandOutput identities = server.Admin({"identity", "list"});
+  EXPECT_EQ(identities.exit_code, 0) << identities.err;
+  EXPECT_EQ(Lines(identities.out).size(), 1u) << identities.out;
+  EXPECT_THAT(identities.out, StartsWith("dev "));
+}
+
+TEST(AppDevModeTest, RevokedDevKeyIsReplacedOnRestart) {
+  TempDir root;
+  ServerProcess server(root.path());
+  std::string error;
+  ASSERT_TRUE(server.Start(&error)) << error;
+  const std::string first_key = server.dev_key();
+  const std::string key_id = first_key.substr(3, 16);
+  CommandOutput revoke = server.Admin({"key", "revoke", key_id});
+  ASSERT_EQ(revoke.exit_code, 0) << revoke.err;
+  EXPECT_EQ(server.Stop(), 0);
+
+  ASSERT_TRUE(server.Start(&error)) << error;
+  EXPECT_NE(server.dev_key(), first_key);
+  HttpClient client(server.base_url());
+  EXPECT_EQ(client.Get("/v0/vault", server.dev_key()).status, 200);
+  EXPECT_EQ(client.Get("/v0/vault", first_key).status, 401);
+}
+
+TEST(AppDevModeTest, ListenPortInUseIsAOneLineError) {
+  TempDir root;
+  ServerProcess server(root.path());
+  std::string error;
+  ASSERT_TRUE(server.Start(&error)) << error;
+  CommandOutput out = Strongroom({"serve", "--dev", "--data-dir", root.path() + "/second",
+                                  "--listen", "127.0.0.1:" + std::to_string(server.port())});
+  ExpectFailure(out, 1);
+  EXPECT_THAT(out.out, Not(HasSubstr("sr_")));  // nothing printed before a failed start
+}
+
+// --- admin -----------------------------------------------------------------------
+
+TEST(AppAdminTest, IdentitiesAndKeysWhileTheServerRuns) {
+  TempDir root;
+  ServerProcess server(root.path());
+  std::string error;
+  ASSERT_TRUE(server.Start(&error)) << error;
+
+  CommandOutput created = server.Admin({"identity", "create", "alice"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  ExpectFailure(server.Admin({"identity", "create", "alice"}), 1);  // already exists
+  ExpectFailure(server.Admin({"identity", "create", "bad name!"}), 1);
+
+  CommandOutput list = server.Admin({"identity", "list"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_THAT(list.out, HasSubstr("alice "));
+  EXPECT_THAT(list.out, HasSubstr("dev "));
+
+  // key create: the key alone on the last line, after a line naming the id.
+  CommandOutput key = server.Admin({"key", "create", "--identity", "alice", "--scope", "vault:read",
+                                    "--scope", "vault:write", "--ttl", "1h"});
+  ASSERT_EQ(key.exit_code, 0) << key.err;
+  const std::string api_key = key.LastLine();
+  ASSERT_TRUE(std::regex_match(api_key, std::regex("sr_[0-9a-f]{16}_[A-Za-z0-9_-]{43}")))
+      << api_key;
+  const std::string key_id = api_key.substr(3, 16);
+  EXPECT_THAT(key.out, HasSubstr(key_id));
+  EXPECT_THAT(key.err, Not(HasSubstr(api_key)));
+
+  HttpClient client(server.base_url());
+  ASSERT_EQ(client.PutJson("/v0/vault/stripe", kStripeBody, api_key).status, 200);
+  EXPECT_EQ(client.Get("/v0/vault/stripe", api_key).status, 200);
+
+  // A read-only key, listed by id and never by value.
+  const std::string reader = server.CreateKey("alice", {"vault:read"});
+  ASSERT_FALSE(reader.empty());
+  CommandOutput keys = server.Admin({"key", "list", "--identity", "alice"});
+  ASSERT_EQ(keys.exit_code, 0) << keys.err;
+  const std::vector<std::string> key_lines = Lines(keys.out);
+  ASSERT_EQ(key_lines.size(), 2u) << keys.out;
+  for (const std::string& line : key_lines) {
+    EXPECT_TRUE(std::regex_search(line, std::regex("^[0-9a-f]{16} "))) << line;
+    EXPECT_THAT(line, HasSubstr("created="));
+  }
+  EXPECT_THAT(keys.out, HasSubstr(key_id + " scopes=vault:read,vault:write"));
+  EXPECT_THAT(keys.out, HasSubstr(reader.substr(3, 16) + " scopes=vault:read "));
+  EXPECT_THAT(keys.out, Not(HasSubstr(api_key)));
+  EXPECT_THAT(keys.out, Not(HasSubstr(api_key.substr(20))));
+  EXPECT_THAT(keys.out, Not(HasSubstr(reader.substr(20))));
+
+  // Revoke: the key stops working at once, and list says so.
+  CommandOutput revoked = server.Admin({"key", "revoke", key_id});
+  ASSERT_EQ(revoked.exit_code, 0) << revoked.err;
+  EXPECT_EQ(client.Get("/v0/vault/stripe", api_key).status, 401);
+  CommandOutput after = server.Admin({"key", "list", "--identity", "alice"});
+  EXPECT_THAT(after.out, Not(HasSubstr("revoked=no\n" + key_id)));
+  EXPECT_TRUE(std::regex_search(after.out, std::regex(key_id + " .* revoked=2"))) << after.out;
+  ExpectFailure(server.Admin({"key", "revoke", "0000000000000000"}), 1);
+  ExpectFailure(server.Admin({"key", "list", "--identity", "nobody"}), 1);
+  ExpectFailure(server.Admin({"key", "create", "--identity", "nobody", "--scope", "vault:read"}),
+                1);
+
+  // Delete: the identity, its keys and credentials are gone.
+  CommandOutput deleted = server.Admin({"identity", "delete", "alice"});
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.err;
+  EXPECT_EQ(client.Get("/v0/vault", reader).status, 401);
+  EXPECT_THAT(server.Admin({"identity", "list"}).out, Not(HasSubstr("alice")));
+  ExpectFailure(server.Admin({"identity", "delete", "alice"}), 1);
+
+  // Options of `admin` may also follow the command.
+  CommandOutput trailing = RunCommand(
+      {StrongroomBinary(), "admin", "identity", "list", "--data-dir", server.data_dir()});
+  EXPECT_EQ(trailing.exit_code, 0) << trailing.err;
+}
+
+// --- config mode -------------------------------------------------------------------
+
+// A SoftHSM2 token directory of its own, with the PINs in this process's
+// environment (children inherit them), provisioned by ops/key-ceremony.sh.
+class ConfigModeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string hsm_dir = root_.path() + "/hsm";
+    std::filesystem::create_directories(hsm_dir + "/tokens");
+    WriteFile(hsm_dir + "/softhsm2.conf", "directories.tokendir = " + hsm_dir +
+                                              "/tokens\nobjectstore.backend = file\n"
+                                              "log.level = ERROR\n");
+    ::setenv("SOFTHSM2_CONF", (hsm_dir + "/softhsm2.conf").c_str(), 1);
+    ::setenv("STRONGROOM_HSM_PIN", kPin, 1);
+    ::setenv("STRONGROOM_HSM_SO_PIN", "so-pin-for-tests-1", 1);
+  }
+
+  // Runs the key ceremony for token `token` and key `key`.
+  void Ceremony(const std::string& token, const std::string& key) {
+    const char* source = std::getenv("STRONGROOM_SOURCE_DIR");
+    if (source == nullptr) source = STRONGROOM_SOURCE_DIR_DEFAULT;
+    CommandOutput out = RunCommand({"/bin/bash", std::string(source) + "/ops/key-ceremony.sh",
+                                    "--token-label", token, "--key-label", key});
+    ASSERT_EQ(out.exit_code, 0) << out.out << out.err;
+    EXPECT_THAT(out.out + out.err, Not(HasSubstr(kPin)));
+  }
+
+  // Writes a config and returns its path.
+  std::string Config(const std::string& token, const std::string& key,
+                     const std::string& pin_line = "pin_env = \"STRONGROOM_HSM_PIN\"",
+                     const std::string& extra_server = "") {
+    const std::string path = root_.path() + "/strongroom.toml";
+    WriteFile(path, "[server]\nlisten = \"127.0.0.1:0\"\nthreads = 2\n" + extra_server +
+                        "[store]\nbackend = \"sqlite\"\npath = \"vault.db\"\n"
+                        "[hsm]\nmodule = \"" +
+                        std::string(kModule) + "\"\ntoken_label = \"" + token + "\"\n" + pin_line +
+                        "\nmaster_key_label = \"" + key + "\"\n");
+    return path;
+  }
+
+  static constexpr char kPin[] = "user-pin-for-tests-7319";
+  TempDir root_;
+};
+
+// A `strongroom serve --config` child: stdout read until the listening line.
+class ConfigServer {
+ public:
+  ~ConfigServer() { Stop(); }
+
+  bool Start(const std::vector<std::string>& args, std::string* error) {
+    int out_pipe[2];
+    if (::pipe2(out_pipe, O_CLOEXEC) != 0) return false;
+    stderr_path_ = std::filesystem::temp_directory_path() /
+                   ("sr-app-serve-" + std::to_string(::getpid()) + ".stderr");
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(out_pipe[1], 1);
+      const int err = ::open(stderr_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      ::dup2(err, 2);
+      std::vector<std::string> argv = {StrongroomBinary(), "serve"};
+      argv.insert(argv.end(), args.begin(), args.end());
+      std::vector<char*> raw;
+      for (std::string& a : argv) raw.push_back(a.data());
+      raw.push_back(nullptr);
+      ::execv(raw[0], raw.data());
+      ::_exit(127);
+    }
+    ::close(out_pipe[1]);
+    fd_ = out_pipe[0];
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    std::string buffer;
+    static const std::regex kListening(R"(strongroom: listening on http://127\.0\.0\.1:(\d+))");
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 200) <= 0) continue;
+      char chunk[512];
+      const ssize_t n = ::read(fd_, chunk, sizeof(chunk));
+      if (n <= 0) break;
+      buffer.append(chunk, static_cast<std::size_t>(n));
+      std::smatch m;
+      if (std::regex_search(buffer, m, kListening)) {
+        port_ = std::stoi(m[1]);
+        return true;
+      }
+    }
+    *error = "server did not report listening; stdout: " + buffer + " stderr: " + StderrText();
+    return false;
+  }
+
+  int Stop() {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    std::filesystem::remove(stderr_path_);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  std::string StderrText() const {
+    std::ifstream in(stderr_path_);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  pid_t pid_ = -1;
+  int fd_ = -1;
+  int port_ = 0;
+  std::string stderr_path_;
+};
+
+TEST_F(ConfigModeTest, KeyCeremonyAdminServePutGet) {
+  Ceremony("app-e2e", "master-e2e");
+  const std::string config = Config("app-e2e", "master-e2e");
+
+  CommandOutput identity = Strongroom({"admin", "--config", config, "identity", "create", "agent"});
+  ASSERT_EQ(identity.exit_code, 0) << identity.err;
+  CommandOutput key = Strongroom({"admin", "--config", config, "key", "create", "--identity",
+                                  "agent", "--scope", "vault:read", "--scope", "vault:write"});
+  ASSERT_EQ(key.exit_code, 0) << key.err;
+  const std::string api_key = key.LastLine();
+  ASSERT_THAT(api_key, StartsWith("sr_"));
+  // The relative store path resolves next to the config file.
+  EXPECT_TRUE(std::filesystem::exists(root_.path() + "/vault.db"));
+
+  ConfigServer server;
+  std::string error;
+  ASSERT_TRUE(server.Start({"--config", config}, &error)) << error;
+  HttpClient client(server.base_url());
+  HttpResponse put = client.PutJson("/v0/vault/stripe", kStripeBody, api_key);
+  ASSERT_EQ(put.status, 200) << put.body;
+  HttpResponse get = client.Get("/v0/vault/stripe", api_key);
+  ASSERT_EQ(get.status, 200) << get.body;
+  EXPECT_THAT(get.body, HasSubstr("sk_live_app_test_51Hx"));
+  HttpResponse list = client.Get("/v0/vault", api_key);
+  EXPECT_EQ(list.status, 200);
+  EXPECT_THAT(list.body, HasSubstr("\"count\":1"));
+  EXPECT_EQ(server.Stop(), 0);
+}
+
+TEST_F(ConfigModeTest, PinFromFileAndListenOverride) {
+  Ceremony("app-pinfile", "master-pinfile");
+  WriteFile(root_.path() + "/pin", std::string(kPin) + "\n", 0600);
+  const std::string config = Config("app-pinfile", "master-pinfile", "pin_file = \"pin\"");
+  ::unsetenv("STRONGROOM_HSM_PIN");
+  ConfigServer server;
+  std::string error;
+  ASSERT_TRUE(
+      server.Start({"--config", config, "--listen", "127.0.0.1:0", "--threads", "1"}, &error))
+      << error;
+  HttpClient client(server.base_url());
+  EXPECT_EQ(client.Get("/healthz").status, 200);
+  EXPECT_EQ(server.Stop(), 0);
+}
+
+TEST_F(ConfigModeTest, WorldReadablePinFileIsRefused) {
+  WriteFile(root_.path() + "/pin", std::string(kPin) + "\n", 0644);
+  const std::string config = Config("app-unused", "k", "pin_file = \"pin\"");
+  CommandOutput out = Strongroom({"serve", "--config", config});
+  ExpectFailure(out, 1);
+  EXPECT_THAT(out.err, HasSubstr("chmod 600"));
+  EXPECT_THAT(out.err, Not(HasSubstr(kPin)));
+}
+
+TEST_F(ConfigModeTest, WrongPinFailsWithOneLine) {
+  Ceremony("app-wrongpin", "master-wrongpin");
+  const std::string config = Config("app-wrongpin", "master-wrongpin");
+  ::setenv("STRONGROOM_HSM_PIN", "not-the-pin-0000", 1);
+  CommandOutput out = Strongroom({"serve", "--config", config});
+  ExpectFailure(out, 1);
+  EXPECT_THAT(out.err, Not(HasSubstr("not-the-pin-0000")));
+  EXPECT_THAT(out.err, Not(HasSubstr(kPin)));
+  EXPECT_THAT(out.out, Not(HasSubstr("listening")));
+}
+
+TEST_F(ConfigModeTest, MissingPinEnvIsNamed) {
+  const std::string config = Config("app-unused", "k", "pin_env = \"SR_APP_TEST_NO_SUCH_PIN\"");
+  ::unsetenv("SR_APP_TEST_NO_SUCH_PIN");
+  CommandOutput out = Strongroom({"serve", "--config", config});
+  ExpectFailure(out, 1);
+  EXPECT_THAT(out.err, HasSubstr("SR_APP_TEST_NO_SUCH_PIN"));
+}
+
+TEST_F(ConfigModeTest, MissingMasterKeyNamesModuleTokenAndLabel) {
+  Ceremony("app-nokey", "master-present");
+  const std::string config = Config("app-nokey", "master-absent");
+  CommandOutput out = Strongroom({"serve", "--config", config});
+  ExpectFailure(out, 1);
+  EXPECT_THAT(out.err, HasSubstr(kModule));
+  EXPECT_THAT(out.err, HasSubstr("app-nokey"));
+  EXPECT_THAT(out.err, HasSubstr("master-absent"));
+  // Config mode never creates keys: a second attempt fails the same way.
+  ExpectFailure(Strongroom({"serve", "--config", config}), 1);
+  ExpectFailure(Strongroom({"admin", "--config", config, "identity", "create", "x"}), 1);
+}
+
+TEST_F(ConfigModeTest, MissingTokenIsAnError) {
+  const std::string config = Config("app-no-such-token", "k");
+  CommandOutput out = Strongroom({"serve", "--config", config});
+  ExpectFailure(out, 1);
+  EXPECT_THAT(out.err, HasSubstr("app-no-such-token"));
+}
+
+TEST_F(ConfigModeTest, BadConfigKeyNamesFileAndKey) {
+  const std::string config = Config("t", "k", "pin_env = \"STRONGROOM_HSM_PIN\"", "lissen = 1\n");
+  CommandOutput out = Strongroom({"serve", "--config", config});
+  ExpectFailure(out, 1);
+  EXPECT_THAT(out.err, HasSubstr(config + ": server.lissen: unknown key"));
+
+  WriteFile(config, "[server]\nthreads = 0\n[store]\npath = \"v.db\"\n[hsm]\npin_env = \"P\"\n");
+  CommandOutput threads = Strongroom({"serve", "--config", config});
+  ExpectFailure(threads, 1);
+  EXPECT_THAT(threads.err, HasSubstr(config + ": server.threads: must be between 1 and 256"));
+
+  WriteFile(config, "[server]\nthreads = [\n");
+  CommandOutput syntax = Strongroom({"serve", "--config", config});
+  ExpectFailure(syntax, 1);
+  EXPECT_THAT(syntax.err, HasSubstr(config + ":"));
+  EXPECT_THAT(syntax.err, HasSubstr("TOML syntax error"));
+
+  CommandOutput missing = Strongroom({"serve", "--config", root_.path() + "/nope.toml"});
+  ExpectFailure(missing, 1);
+  EXPECT_THAT(missing.err, HasSubstr(root_.path() + "/nope.toml"));
+}
+
+TEST_F(ConfigModeTest, UnreachableMysqlIsAOneLineErrorWithoutThePassword) {
+  const std::string path = root_.path() + "/mysql.toml";
+  WriteFile(path,
+            "[store]\nbackend = \"mysql\"\nurl = \"tcp://127.0.0.1:1\"\nuser = \"u\"\n"
+            "database = \"d\"\npassword_env = \"SR_APP_TEST_DB_PASSWORD\"\n"
+            "[hsm]\npin_env = \"STRONGROOM_HSM_PIN\"\n");
+  ::setenv("SR_APP_TEST_DB_PASSWORD", "db-pass-never-shown-42", 1);
+  CommandOutput out = Strongroom({"admin", "--config", path, "identity", "list"});
+  ExpectFailure(out, 1);
+  EXPECT_THAT(out.err, Not(HasSubstr("db-pass-never-shown-42")));
+
+  ::unsetenv("SR_APP_TEST_DB_PASSWORD");
+  CommandOutput unset = Strongroom({"admin", "--config", path, "identity", "list"});
+  ExpectFailure(unset, 1);
+  EXPECT_THAT(unset.err, HasSubstr("SR_APP_TEST_DB_PASSWORD"));
+}
+
+}  // namespace
+}  // namespace strongroom::app
