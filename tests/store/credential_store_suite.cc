@@ -669,6 +669,41 @@ TEST_P(CredentialStoreTest, ConcurrentMutatesNeverLoseAnUpdate) {
   EXPECT_EQ(got->version, kThreads * kIncrements);
 }
 
+// Concurrent writers may share one transaction (SQLite group commit): a
+// failing fn must roll back only its own change, never a neighbour's.
+TEST_P(CredentialStoreTest, ConcurrentMutatesFailIndependently) {
+  Identity alice = MakeIdentity("alice");
+  constexpr int kThreads = 16;
+  std::vector<Status> results(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const std::string name = "c" + std::to_string(t);
+      auto outcome = store_->Mutate(
+          alice.id, name, [&](const std::optional<StoredCredential>&) -> Result<StoredCredential> {
+            if (t % 2 == 0) return InvalidArgumentError("refused", "refused_for_test");
+            return NewCredential(name, 1);
+          });
+      results[t] = outcome.ok() ? Status::Ok() : outcome.status();
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (int t = 0; t < kThreads; ++t) {
+    auto got = store_->GetCredential(alice.id, "c" + std::to_string(t));
+    if (t % 2 == 0) {
+      EXPECT_EQ(results[t].error_code(), "refused_for_test") << t;
+      ASSERT_FALSE(got.ok()) << t;
+      EXPECT_EQ(got.status().code(), StatusCode::kNotFound) << t;
+    } else {
+      EXPECT_TRUE(results[t].ok()) << t << ": " << results[t].ToString();
+      EXPECT_TRUE(got.ok()) << t;
+    }
+  }
+  auto count = store_->CountCredentials(alice.id);
+  SR_ASSERT_OK(count);
+  EXPECT_EQ(*count, kThreads / 2);
+}
+
 TEST_P(CredentialStoreTest, ReadsRunWhileWritesCommit) {
   Identity alice = MakeIdentity("alice");
   for (int i = 0; i < 10; ++i) Put(alice.id, "n" + std::to_string(i), 1);
