@@ -40,8 +40,11 @@ Status WriteFileAtomic(const std::string& path, std::string_view content, mode_t
   const std::filesystem::path target(path);
   std::string dir = target.parent_path().string();
   if (dir.empty()) dir = ".";
-  std::string temp =
-      (std::filesystem::path(dir) / ("." + target.filename().string() + ".XXXXXX")).string();
+  // Built with append rather than operator+ chains: GCC 12 at -O3 reports a
+  // false -Wrestrict inside std::string's operator+.
+  std::string leaf = ".";
+  leaf.append(target.filename().string()).append(".XXXXXX");
+  std::string temp = (std::filesystem::path(dir) / leaf).string();
   // mkstemp creates the file 0600 and exclusively, so nobody else can open it meanwhile.
   const int fd = ::mkostemp(temp.data(), O_CLOEXEC);
   if (fd < 0) return InternalError("cannot create a file in " + dir + ": " + Errno(errno));
