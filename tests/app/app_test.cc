@@ -213,6 +213,27 @@ TEST(AppDevModeTest, StdoutContractAndRestartReusesEverything) {
   EXPECT_THAT(identities.out, StartsWith("dev "));
 }
 
+// Issue 5: hosts whose function names reject dots get vault_get etc. from the server.
+TEST(AppDevModeTest, McpToolNamesUnderscoreOnServe) {
+  TempDir dir;
+  testing::ServerProcess server(dir.path());
+  server.set_extra_serve_args({"--mcp-tool-names", "underscore"});
+  std::string error;
+  ASSERT_TRUE(server.Start(&error)) << error;
+  testing::HttpClient client(server.base_url());
+  testing::HttpResponse r = client.Send(
+      "POST", "/mcp",
+      {"Authorization: Bearer " + server.dev_key(), "Content-Type: application/json",
+       "Accept: application/json, text/event-stream", "MCP-Protocol-Version: 2025-06-18"},
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/list"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  for (const char* tool : {"vault_list", "vault_get", "vault_totp", "vault_totp_use_backup",
+                           "vault_store", "vault_delete"}) {
+    EXPECT_THAT(r.body, HasSubstr(std::string("\"") + tool + "\"")) << tool;
+  }
+  EXPECT_THAT(r.body, Not(HasSubstr("\"vault.get\"")));
+}
+
 TEST(AppDevModeTest, RevokedDevKeyIsReplacedOnRestart) {
   TempDir root;
   ServerProcess server(root.path());

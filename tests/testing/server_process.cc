@@ -257,6 +257,7 @@ bool ServerProcess::Start(std::string* error) {
     argv = {StrongroomBinary(), "serve", "--config", deployment_->config_path()};
     env = EnvWith(config_env_);
   }
+  argv.insert(argv.end(), extra_serve_args_.begin(), extra_serve_args_.end());
   auto args = Argv(argv);
   auto envp = Argv(env);
   pid_t pid = ::fork();

@@ -138,6 +138,8 @@ class ServerProcess {
   // SIGKILL and reap: a crash.
   void Kill9();
   bool running() const { return pid_ > 0; }
+  // Extra `serve` arguments for the next Start (e.g. {"--mcp-tool-names", "underscore"}).
+  void set_extra_serve_args(std::vector<std::string> args) { extra_serve_args_ = std::move(args); }
 
   std::uint16_t port() const { return port_; }
   std::string base_url() const;
@@ -169,6 +171,7 @@ class ServerProcess {
   std::string data_dir_;
   std::shared_ptr<ConfigDeployment> deployment_;
   std::vector<std::string> config_env_;  // config mode: deployment env, own token
+  std::vector<std::string> extra_serve_args_;
   pid_t pid_ = -1;
   int run_ = 0;
   std::string stderr_path_;
