@@ -185,9 +185,13 @@ void ToDottedToolName(json& request) {
   if (params == request.end() || !params->is_object()) return;
   auto name = params->find("name");
   if (name == params->end() || !name->is_string()) return;
-  const std::string& value = name->get_ref<const std::string&>();
+  // A copy, not a reference: assigning *name below frees the old string.
+  const std::string value = name->get<std::string>();
   for (std::string_view suffix : kToolSuffixes) {
-    if (value == "vault_" + std::string(suffix)) *name = "vault." + std::string(suffix);
+    if (value == "vault_" + std::string(suffix)) {
+      *name = "vault." + std::string(suffix);
+      return;
+    }
   }
 }
 
