@@ -65,6 +65,7 @@ if step "build (ASan+UBSan)" bash ops/build.sh --sanitize; then
   fi
   step "tests (ASan+UBSan, detect_leaks=${detect_leaks})" \
     env ASAN_OPTIONS="detect_leaks=${detect_leaks}" \
+    LSAN_OPTIONS="suppressions=${ROOT}/ops/lsan-suppressions.txt" \
     UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
     ctest --test-dir build-asan --output-on-failure -j"$JOBS" || true
 fi

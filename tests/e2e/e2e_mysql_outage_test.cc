@@ -119,7 +119,7 @@ TEST(E2eMysqlOutageTest, GetsAnswer503QuicklyDuringARestartAndRecoverWithoutRest
       "/v0/vault/db", json{{"type", "DATABASE"}, {"data", {{"password", "pw-2"}}}}.dump(), key);
   EXPECT_EQ(write.status, 200) << write.body;
   EXPECT_EQ(json::parse(after.Get("/v0/vault/db", key).body)["data"]["password"], "pw-2");
-  EXPECT_EQ(server->Stop(), 0);
+  EXPECT_EQ(server->Stop(), 0) << server->StderrText();
 }
 
 }  // namespace
