@@ -53,6 +53,7 @@ struct Reply {
   int status = 200;
   std::string body;  // empty for 204
   bool json = true;
+  bool text = false;  // text/plain (GET /metrics) instead of JSON
   std::optional<internal::HttpError> error;
   std::vector<Http::Method> allow;  // 405 only
 };
@@ -119,7 +120,7 @@ std::optional<std::string> HeaderValue(const Http::Request& request, const std::
 }
 
 // The routes of SPEC 5 plus probes. `segments` is the path split on '/'.
-enum class Route { kNone, kHealthz, kReadyz, kList, kCredential, kTotp, kBackup, kMcp };
+enum class Route { kNone, kHealthz, kReadyz, kMetrics, kList, kCredential, kTotp, kBackup, kMcp };
 
 struct Match {
   Route route = Route::kNone;
@@ -129,6 +130,7 @@ struct Match {
 Match MatchPath(std::string_view path) {
   if (path == "/healthz") return {Route::kHealthz, {}};
   if (path == "/readyz") return {Route::kReadyz, {}};
+  if (path == "/metrics") return {Route::kMetrics, {}};
   if (path == "/mcp") return {Route::kMcp, {}};
   if (path == "/v0/vault") return {Route::kList, {}};
   constexpr std::string_view kPrefix = "/v0/vault/";
@@ -148,6 +150,7 @@ std::vector<Http::Method> AllowedMethods(Route route) {
   switch (route) {
     case Route::kHealthz:
     case Route::kReadyz:
+    case Route::kMetrics:
     case Route::kList:
     case Route::kTotp:
       return {Http::Method::Get};
@@ -232,6 +235,20 @@ class VaultHandler final : public Http::Handler {
         bool ready = vault.Ready(&body);
         return JsonReply(ready ? 200 : 503, body);
       }
+      case Route::kMetrics: {
+        // Prometheus text exposition, unauthenticated like the probes: a bare
+        // count of PKCS#11 operations reveals no key, name or secret. Reading it
+        // makes no HSM call; each /readyz adds one (its CheckHsm probe).
+        Reply reply;
+        reply.json = false;
+        reply.text = true;
+        reply.body =
+            "# HELP strongroom_hsm_operations_total HSM (PKCS#11) operations since start.\n"
+            "# TYPE strongroom_hsm_operations_total counter\n"
+            "strongroom_hsm_operations_total " +
+            std::to_string(vault.HsmOperations()) + "\n";
+        return reply;
+      }
       case Route::kMcp: {
         auto header = [&request](const char* name) {
           return HeaderValue(request, name).value_or("");
@@ -283,7 +300,11 @@ class VaultHandler final : public Http::Handler {
           if (!s) return std::nullopt;
           return std::string_view(*s);
         };
-        return Render(vault.List(*principal, opt_view(limit), opt_view(cursor)), 200);
+        Result<std::string> listed = vault.ListText(*principal, opt_view(limit), opt_view(cursor));
+        if (!listed.ok()) return ErrorReply(listed.status());
+        Reply reply;
+        reply.body = std::move(listed).value();
+        return reply;
       }
       case Route::kCredential:
         switch (request.method()) {
@@ -342,6 +363,10 @@ class VaultHandler final : public Http::Handler {
     if (reply.error && reply.error->retry_after) headers.add<RetryAfterHeader>();
     if (!reply.allow.empty()) headers.add<Http::Header::Allow>(reply.allow);
     const auto code = static_cast<Http::Code>(reply.status);
+    if (reply.text) {
+      response.send(code, reply.body, MIME(Text, Plain));
+      return;
+    }
     if (reply.status == 204 || !reply.json) {
       response.send(code);
       return;

@@ -392,10 +392,10 @@ RpcFault WrongType(const std::string& tool, std::string_view key, std::string_vi
 
 // A tool result (MCP tools: "Structured Content"): the JSON as structuredContent
 // and, for clients without structured content, serialised as text.
-ordered_json ToolResult(const ordered_json& body, bool is_error) {
+ordered_json ToolResult(ordered_json body, bool is_error) {
   ordered_json out;
   out["content"] = ordered_json::array({ordered_json{{"type", "text"}, {"text", Dump(body)}}});
-  out["structuredContent"] = body;
+  out["structuredContent"] = std::move(body);  // moved, not copied: it can be a 1,000-item list
   out["isError"] = is_error;
   return out;
 }
@@ -638,9 +638,9 @@ class Dispatcher {
     return Render(vault_.Put(principal_, args["name"].get_ref<const std::string&>(), body));
   }
 
-  Result<ordered_json> Render(const Result<ordered_json>& result) {
+  Result<ordered_json> Render(Result<ordered_json> result) {
     if (!result.ok()) return ToolError(result.status());
-    return ToolResult(*result, false);
+    return ToolResult(std::move(result).value(), false);
   }
 
   // Failures of the use case are tool results with isError (MCP tools, "Error

@@ -64,6 +64,73 @@ ordered_json Summary(const model::StoredCredential& c) {
   return out;
 }
 
+// --- The same summaries as JSON text, without a DOM (GET /v0/vault) ---
+// Each Append* writes exactly what Summary(c).dump(-1, ' ', false, replace)
+// writes for its part; VaultServiceTest.ListTextIsListDumped holds them to it.
+
+void AppendString(std::string* out, std::string_view value) {
+  // Printable ASCII other than '"' and '\\' is written unescaped by every JSON
+  // serializer (RFC 8259 section 7), nlohmann's included; names, ids and
+  // timestamps always are. Anything else goes through nlohmann's serializer,
+  // so the escaping and UTF-8 replacement are exactly those of the DOM path.
+  bool plain = std::all_of(value.begin(), value.end(),
+                           [](char c) { return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\'; });
+  if (plain) {
+    out->push_back('"');
+    out->append(value);
+    out->push_back('"');
+    return;
+  }
+  out->append(ordered_json(value).dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+void AppendTimeOrNull(std::string* out, const std::optional<UnixMillis>& t) {
+  if (t) {
+    AppendString(out, FormatRfc3339(*t));
+  } else {
+    out->append("null");
+  }
+}
+
+// The stored metadata text is what model::ParseCredentialInput wrote with
+// json::dump() (an object or "null"), which re-parsing and dumping reproduces
+// byte for byte, so it is appended as stored once it is known to be one valid
+// JSON object (json::accept: syntax and UTF-8, no DOM); anything else renders
+// as null, as Summary does. Only a row edited behind the server's back with
+// non-canonical spacing or escapes would render differently (still valid JSON).
+void AppendMetadata(std::string* out, std::string_view stored) {
+  if (!stored.empty() && stored.front() == '{' && json::accept(stored.begin(), stored.end())) {
+    out->append(stored);
+  } else {
+    out->append("null");
+  }
+}
+
+// Summary(c) as text, SPEC 5 field order.
+void AppendSummary(std::string* out, const model::StoredCredential& c) {
+  out->append("{\"credentialId\":");
+  AppendString(out, c.credential_id);
+  out->append(",\"name\":");
+  AppendString(out, c.name);
+  out->append(",\"type\":");
+  AppendString(out, model::TypeName(c.type));
+  out->append(",\"metadata\":");
+  AppendMetadata(out, c.metadata_json);
+  out->append(",\"expiresAt\":");
+  AppendTimeOrNull(out, c.expires_at);
+  out->append(",\"lastUsedAt\":");
+  AppendTimeOrNull(out, c.last_used_at);
+  out->append(",\"lastRotatedAt\":");
+  AppendTimeOrNull(out, c.last_rotated_at);
+  out->append(",\"createdAt\":");
+  AppendString(out, FormatRfc3339(c.created_at));
+  out->append(",\"updatedAt\":");
+  AppendString(out, FormatRfc3339(c.updated_at));
+  out->append(",\"version\":");
+  out->append(std::to_string(c.version));
+  out->push_back('}');
+}
+
 std::string AadFor(const model::StoredCredential& c) {
   return kms::CredentialAad(c.identity_id, c.name, model::TypeName(c.type), c.version);
 }
@@ -143,8 +210,14 @@ class VaultService::Impl {
 
   // --- use cases ---
 
-  Result<ordered_json> List(const Principal& principal, std::optional<std::string_view> limit_text,
-                            std::optional<std::string_view> cursor) {
+  // One page of summaries (rows overlaid with pending uses) and whether more follow.
+  struct Page {
+    std::vector<model::StoredCredential> rows;
+    bool more = false;
+  };
+
+  Result<Page> ListPage(const Principal& principal, std::optional<std::string_view> limit_text,
+                        std::optional<std::string_view> cursor) {
     SR_RETURN_IF_ERROR(RequireScope(principal, model::kScopeRead));
     int limit = kDefaultListLimit;
     if (limit_text) {
@@ -165,20 +238,48 @@ class VaultService::Impl {
       }
       after = std::move(*decoded);
     }
-    SR_ASSIGN_OR_RETURN(std::vector<model::StoredCredential> rows,
-                        store_.ListCredentials(principal.identity_id, after, limit + 1));
-    bool more = rows.size() > static_cast<std::size_t>(limit);
-    if (more) rows.resize(static_cast<std::size_t>(limit));
+    Page page;
+    SR_ASSIGN_OR_RETURN(page.rows, store_.ListCredentials(principal.identity_id, after, limit + 1));
+    page.more = page.rows.size() > static_cast<std::size_t>(limit);
+    if (page.more) page.rows.resize(static_cast<std::size_t>(limit));
+    for (auto& row : page.rows) OverlayTouch(&row);
+    return page;
+  }
+
+  Result<ordered_json> List(const Principal& principal, std::optional<std::string_view> limit_text,
+                            std::optional<std::string_view> cursor) {
+    SR_ASSIGN_OR_RETURN(Page page, ListPage(principal, limit_text, cursor));
     ordered_json items = ordered_json::array();
-    for (auto& row : rows) {
-      OverlayTouch(&row);
-      items.push_back(Summary(row));
-    }
+    for (const auto& row : page.rows) items.push_back(Summary(row));
     ordered_json out;
     out["credentials"] = std::move(items);
-    out["count"] = rows.size();
-    out["nextCursor"] = more && !rows.empty() ? ordered_json(Base64UrlEncode(rows.back().name))
-                                              : ordered_json(nullptr);
+    out["count"] = page.rows.size();
+    out["nextCursor"] = page.more && !page.rows.empty()
+                            ? ordered_json(Base64UrlEncode(page.rows.back().name))
+                            : ordered_json(nullptr);
+    return out;
+  }
+
+  Result<std::string> ListText(const Principal& principal,
+                               std::optional<std::string_view> limit_text,
+                               std::optional<std::string_view> cursor) {
+    SR_ASSIGN_OR_RETURN(Page page, ListPage(principal, limit_text, cursor));
+    std::string out;
+    out.reserve(64 + page.rows.size() * 384);
+    out.append("{\"credentials\":[");
+    for (std::size_t i = 0; i < page.rows.size(); ++i) {
+      if (i > 0) out.push_back(',');
+      AppendSummary(&out, page.rows[i]);
+    }
+    out.append("],\"count\":");
+    out.append(std::to_string(page.rows.size()));
+    out.append(",\"nextCursor\":");
+    if (page.more && !page.rows.empty()) {
+      AppendString(&out, Base64UrlEncode(page.rows.back().name));
+    } else {
+      out.append("null");
+    }
+    out.push_back('}');
     return out;
   }
 
@@ -325,6 +426,8 @@ class VaultService::Impl {
     return ready;
   }
 
+  std::uint64_t HsmOperations() const { return keys_.hsm_operations(); }
+
   // --- lastUsedAt batching ---
 
   void FlushTouches() {
@@ -470,6 +573,12 @@ Result<ordered_json> VaultService::List(const Principal& principal,
                                         std::optional<std::string_view> cursor) {
   return impl_->List(principal, limit, cursor);
 }
+
+Result<std::string> VaultService::ListText(const Principal& principal,
+                                           std::optional<std::string_view> limit,
+                                           std::optional<std::string_view> cursor) {
+  return impl_->ListText(principal, limit, cursor);
+}
 Result<ordered_json> VaultService::Get(const Principal& principal, std::string_view name) {
   return impl_->Get(principal, name);
 }
@@ -488,6 +597,7 @@ Result<ordered_json> VaultService::PopBackupCode(const Principal& principal,
   return impl_->PopBackupCode(principal, name);
 }
 bool VaultService::Ready(ordered_json* body) { return impl_->Ready(body); }
+std::uint64_t VaultService::HsmOperations() const { return impl_->HsmOperations(); }
 void VaultService::FlushTouches() { impl_->FlushTouches(); }
 void VaultService::Shutdown() { impl_->Shutdown(); }
 

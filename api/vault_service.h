@@ -88,6 +88,11 @@ class VaultService final {
                                       std::optional<std::string_view> limit,
                                       std::optional<std::string_view> cursor);
 
+  // The same body as List(...)->dump(-1, ' ', false, error_handler_t::replace),
+  // byte for byte, rendered as text without building a JSON DOM (REST list).
+  Result<std::string> ListText(const Principal& principal, std::optional<std::string_view> limit,
+                               std::optional<std::string_view> cursor);
+
   // GET /v0/vault/:name -> summary + "data" (TOTP seeds "[REDACTED]"). Records a use.
   Result<nlohmann::ordered_json> Get(const Principal& principal, std::string_view name);
 
@@ -112,6 +117,11 @@ class VaultService final {
   // GET /readyz: true when the store answers and the HSM session is usable.
   // `body` gets {"status":"ready"|"unavailable","store":"ok"|"unavailable","hsm":...}.
   bool Ready(nlohmann::ordered_json* body);
+
+  // HSM (PKCS#11) operations since start (kms::KeyManager::hsm_operations()):
+  // KEK unwraps of cold identities and the CheckHsm probe of every Ready call.
+  // A warm request makes none. Reading it costs no HSM call. For GET /metrics.
+  std::uint64_t HsmOperations() const;
 
   // Writes pending uses to the store now (tests; Shutdown).
   void FlushTouches();

@@ -49,6 +49,36 @@ const Clock& Clock::Real() {
 }
 
 std::string FormatRfc3339(UnixMillis t) {
+  // Every list item formats up to five of these, so the common case (years
+  // 0000-9999) avoids gmtime_r and snprintf: the civil date comes from
+  // <chrono>'s proleptic Gregorian calendar, the same one gmtime uses.
+  constexpr std::int64_t kMillisPerDay = 86'400'000;
+  constexpr UnixMillis kYear0 = -62'167'219'200'000;     // 0000-01-01T00:00:00.000Z
+  constexpr UnixMillis kYear9999 = 253'402'300'799'999;  // 9999-12-31T23:59:59.999Z
+  std::int64_t day = t / kMillisPerDay;
+  std::int64_t in_day = t % kMillisPerDay;
+  if (in_day < 0) {
+    in_day += kMillisPerDay;
+    --day;
+  }
+  const std::chrono::year_month_day ymd{std::chrono::sys_days{std::chrono::days{day}}};
+  const int year = static_cast<int>(ymd.year());
+  if (t >= kYear0 && t <= kYear9999 && ymd.ok() && year >= 0 && year <= 9999) {
+    char buf[] = "0000-00-00T00:00:00.000Z";
+    auto put = [&buf](int pos, int width, std::int64_t value) {
+      for (int i = pos + width - 1; i >= pos; --i, value /= 10) {
+        buf[i] = static_cast<char>('0' + value % 10);
+      }
+    };
+    put(0, 4, year);
+    put(5, 2, static_cast<unsigned>(ymd.month()));
+    put(8, 2, static_cast<unsigned>(ymd.day()));
+    put(11, 2, in_day / 3'600'000);
+    put(14, 2, in_day / 60'000 % 60);
+    put(17, 2, in_day / 1000 % 60);
+    put(20, 3, in_day % 1000);
+    return std::string(buf, sizeof(buf) - 1);
+  }
   std::time_t secs = static_cast<std::time_t>(t >= 0 ? t / 1000 : (t - 999) / 1000);
   int millis = static_cast<int>(t - static_cast<UnixMillis>(secs) * 1000);
   std::tm tm{};

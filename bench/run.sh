@@ -16,9 +16,16 @@
 # during that run (VmHWM, reset before each run through /proc/PID/clear_refs),
 # HSM (PKCS#11) calls per request and the ratio to the bare Pistache baseline.
 #
-# HSM calls are counted with uprobes on every C_* entry point of the SoftHSM2
-# module (perf probe + perf stat), which needs root; without it the column
-# says n/a. The probes are removed on exit.
+# HSM operations are read from the server's own counter (GET /metrics,
+# strongroom_hsm_operations_total, before and after each run; reading it costs
+# no HSM call, /readyz costs one) and, as a cross-check, counted with uprobes on
+# every C_* entry point of the SoftHSM2 module (perf probe + perf stat), which
+# needs root; without it that column says n/a. The probes are removed on exit.
+#
+# --threads (default 8) is the server's and the baseline's worker count: a
+# Pistache worker blocks on its request's fsync, so the workers bound the
+# writes in flight that one SQLite group commit can share (2 workers: about
+# one write per fsync; 8: about four). README recommends 8 for write-heavy use.
 #
 # The machine may be shared: before each wrk run the script waits up to
 # --quiet-wait seconds (default 30) for other processes to use under 15% of the
@@ -30,7 +37,7 @@ BUILD="${BUILD_DIR:-$ROOT/build-bench}"
 BACKEND=sqlite
 DURATION=10
 CONNECTIONS=64
-THREADS=2
+THREADS=8
 BUILD_IT=1
 QUIET_WAIT=30
 DO_100K=1
@@ -153,6 +160,10 @@ proc_cpu() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }   
 children_cpu() {
   tail -1 "$1" | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); sub(/s/, "", a[2]); t += a[1] * 60 + a[2] } print t }'
 }
+# The server's strongroom_hsm_operations_total (GET /metrics), or empty.
+hsm_counter() {
+  curl -s "$SERVER_URL/metrics" 2>/dev/null | awk '$1 == "strongroom_hsm_operations_total" {print $2}'
+}
 rss_kb() { awk -v f="$2" '$1 == f":" {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # --- one wrk run -> one table row ----------------------------------------------
@@ -191,6 +202,8 @@ measure() {
     perf_pid=$!
     sleep 0.2
   fi
+  local ops0=""
+  [[ $pid == "$SERVER_PID" ]] && ops0="$(hsm_counter)"
   local args=(-t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency --timeout 10s)
   [[ -n "$script" ]] && args+=(-s "$ROOT/bench/lua/$script")
   local load; load="$(cut -d' ' -f1 /proc/loadavg)"
@@ -203,12 +216,14 @@ measure() {
     wait "$perf_pid" 2>/dev/null || true
   fi
   times >"$WORK/times1"
+  local ops1=""
+  [[ -n "$ops0" ]] && ops1="$(hsm_counter)"
   busy1="$(machine_busy)"; srv1="$(proc_cpu "$pid")"; kids1="$(children_cpu "$WORK/times1")"; t1="$(date +%s.%N)"
   # CPU used by everything but this server and our wrk/perf, as % of the machine.
   others="$(awk -v vals="$busy0 $busy1 $srv0 $srv1 $kids0 $kids1 $t0 $t1 $(nproc)" 'BEGIN {
     split(vals, v, " "); busy = (v[2] - v[1]) / 100; srv = (v[4] - v[3]) / 100; kids = v[6] - v[5];
     o = (busy - srv - kids) / ((v[8] - v[7]) * v[9]) * 100; if (o < 0) o = 0; printf "%.0f%%", o }')"
-  local rps p50 p99 reqs non2xx errors hwm hsm ratio
+  local rps p50 p99 reqs non2xx errors hwm hsm ratio ops
   rps="$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$out")"
   p50="$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")"
   p99="$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")"
@@ -217,6 +232,10 @@ measure() {
   errors="$(sed -n 's/.*Socket errors: //p' "$out")"
   hwm="$(rss_kb "$pid" VmHWM)"
   hsm="n/a"
+  ops="n/a"
+  if [[ -n "$ops0" && -n "$ops1" && -n "$reqs" && "$reqs" != 0 ]]; then
+    ops="$(awk -v c="$((ops1 - ops0))" -v r="$reqs" 'BEGIN {printf "%.3f (%d)", c / r, c}')"
+  fi
   if [[ -n "$perf_pid" && -s "$perf_out" && -n "$reqs" && "$reqs" != 0 ]]; then
     local calls; calls="$(awk -F, '$1 ~ /^[0-9]+$/ {s += $1} END {print s + 0}' "$perf_out")"
     hsm="$(awk -v c="$calls" -v r="$reqs" 'BEGIN {printf "%.3f (%d)", c / r, c}')"
@@ -224,8 +243,8 @@ measure() {
   [[ "$label" == "baseline (bare Pistache)" ]] && BASE_RPS="$rps"
   ratio="n/a"
   [[ -n "$BASE_RPS" && -n "$rps" && "$BASE_RPS" != 0 ]] && ratio="$(awk -v a="$rps" -v b="$BASE_RPS" 'BEGIN {printf "%.0f%%", 100 * a / b}')"
-  ROWS+=("| $label | ${rps:-?} | ${p50} | ${p99} | ${non2xx:-0}${errors:+ (sockets: $errors)} | $(( ${hwm:-0} / 1024 )) | $hsm | $ratio | $load / $others |")
-  log "$label: ${rps:-?} req/s, p50 ${p50} ms, p99 ${p99} ms, non-2xx ${non2xx:-0}, peak RSS $(( ${hwm:-0} / 1024 )) MiB, HSM calls/req $hsm, load $load, others' CPU $others"
+  ROWS+=("| $label | ${rps:-?} | ${p50} | ${p99} | ${non2xx:-0}${errors:+ (sockets: $errors)} | $(( ${hwm:-0} / 1024 )) | $ops | $hsm | $ratio | $load / $others |")
+  log "$label: ${rps:-?} req/s, p50 ${p50} ms, p99 ${p99} ms, non-2xx ${non2xx:-0}, peak RSS $(( ${hwm:-0} / 1024 )) MiB, HSM ops/req $ops (counter), $hsm (uprobes), load $load, others' CPU $others"
   cp "$out" "$WORK/last-wrk-$(echo "$label" | tr -c 'a-zA-Z0-9' '_').txt"
 }
 
@@ -347,6 +366,7 @@ if [[ $DO_100K == 1 ]]; then
   log "$BIG_NOTE"
   # Cold KEKs: the first request of each identity unwraps its KEK on the HSM.
   COLD_CALLS="n/a"
+  COLD_OPS0="$(hsm_counter)"
   if [[ $PERF_PROBES == 1 ]]; then
     perf stat -x, -e 'probe_libsofthsm2:*' -p "$SERVER_PID" -o "$WORK/cold.txt" &
     cold_pid=$!
@@ -358,7 +378,10 @@ if [[ $DO_100K == 1 ]]; then
     wait "$cold_pid" 2>/dev/null || true
     COLD_CALLS="$(awk -F, '$1 ~ /^[0-9]+$/ && $1 > 0 {s = s sprintf("%s %s, ", $3, $1)} END {print s}' "$WORK/cold.txt" | sed 's/probe_libsofthsm2://g; s/, $//')"
   fi
-  BIG_NOTE="$BIG_NOTE; HSM calls of the 2 s warm-up after restart (10 cold identities): ${COLD_CALLS:-none}"
+  COLD_OPS1="$(hsm_counter)"
+  COLD_OPS="n/a"
+  [[ -n "$COLD_OPS0" && -n "$COLD_OPS1" ]] && COLD_OPS=$((COLD_OPS1 - COLD_OPS0))
+  BIG_NOTE="$BIG_NOTE; HSM operations of the 2 s warm-up after restart (10 cold identities): $COLD_OPS by the server's counter, uprobes: ${COLD_CALLS:-none}"
   measure "GET /v0/vault/:name (100k stored)" "$SERVER_PID" "$SERVER_URL" get.lua
   BENCH_LIST_IDENTITY=bench0 BENCH_LIST_LIMIT=1000 \
     measure "GET /v0/vault (1,000 of 10,000 per identity, 100k stored)" "$SERVER_PID" "$SERVER_URL" list.lua
@@ -377,8 +400,8 @@ mkdir -p "$(dirname "$OUT")"
   echo "- Last column: 1-minute load average when the run started (includes this benchmark's own ~4 runnable threads) / CPU used during the run by processes other than this server and its wrk, as % of the whole machine (the noise indicator). Uptime at the end: $(uptime | sed 's/.*load average/load average/')"
   echo "- Seed: $SEED_LINE; first start (provisioning) ${FIRST_START_MS} ms"
   echo
-  echo "| path | req/s | p50 ms | p99 ms | non-2xx | peak RSS MiB | HSM calls/req (total) | vs baseline | load avg / others' CPU |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| path | req/s | p50 ms | p99 ms | non-2xx | peak RSS MiB | HSM ops/req, server counter (total) | HSM calls/req, uprobes (total) | vs baseline | load avg / others' CPU |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   printf '%s\n' "${ROWS[@]}"
   echo
   echo "- RSS after the 10,000-credential runs: $(( ${RSS_10K_KB:-0} / 1024 )) MiB"

@@ -39,14 +39,37 @@ namespace {
 // capped at 64 KiB), so anything near INT_MAX is a caller bug or an attack.
 constexpr std::size_t kMaxLength = 1u << 30;
 
+// OpenSSL 3 "explicit fetching" (crypto(7), "Performance"): the legacy
+// EVP_aes_*() handles make every EVP_*Init_ex look the implementation up in the
+// provider store again (a global lock and a hash lookup per request); a
+// fetched EVP_CIPHER is resolved once. Fetched on first use, thread-safe by
+// static initialisation, and deliberately never freed: the process keeps it
+// until exit, when OpenSSL's own cleanup may already have run. Falls back to
+// the legacy handle if the default provider cannot be fetched from.
+const EVP_CIPHER* Fetched(const char* name, const EVP_CIPHER* legacy) {
+  const EVP_CIPHER* fetched = ::EVP_CIPHER_fetch(nullptr, name, nullptr);
+  return fetched != nullptr ? fetched : legacy;
+}
+
+const EVP_CIPHER* Aes256Gcm() {
+  static const EVP_CIPHER* const cipher = Fetched("AES-256-GCM", ::EVP_aes_256_gcm());
+  return cipher;
+}
+
 const EVP_CIPHER* KwpCipherFor(std::size_t kek_bytes) {
   switch (kek_bytes) {
-    case 16:
-      return ::EVP_aes_128_wrap_pad();
-    case 24:
-      return ::EVP_aes_192_wrap_pad();
-    case 32:
-      return ::EVP_aes_256_wrap_pad();
+    case 16: {
+      static const EVP_CIPHER* const cipher = Fetched("AES-128-WRAP-PAD", ::EVP_aes_128_wrap_pad());
+      return cipher;
+    }
+    case 24: {
+      static const EVP_CIPHER* const cipher = Fetched("AES-192-WRAP-PAD", ::EVP_aes_192_wrap_pad());
+      return cipher;
+    }
+    case 32: {
+      static const EVP_CIPHER* const cipher = Fetched("AES-256-WRAP-PAD", ::EVP_aes_256_wrap_pad());
+      return cipher;
+    }
     default:
       return nullptr;
   }
@@ -128,8 +151,7 @@ Result<Bytes> AesGcmSeal(ByteSpan key, ByteSpan nonce, std::string_view plaintex
   EvpCipherCtxPtr ctx(::EVP_CIPHER_CTX_new());
   if (!ctx) return InternalError("AES-GCM: out of memory");
   // 12 bytes is EVP's default GCM IV length, so no EVP_CTRL_GCM_SET_IVLEN is needed.
-  if (::EVP_EncryptInit_ex(ctx.get(), ::EVP_aes_256_gcm(), nullptr, key.data(), nonce.data()) !=
-      1) {
+  if (::EVP_EncryptInit_ex(ctx.get(), Aes256Gcm(), nullptr, key.data(), nonce.data()) != 1) {
     return InternalError("AES-GCM: init failed");
   }
   Bytes out(kGcmNonceBytes + plaintext.size() + kGcmTagBytes);
@@ -166,8 +188,7 @@ Result<SecretBytes> AesGcmOpen(ByteSpan key, ByteSpan sealed, std::string_view a
   const std::size_t ct_size = sealed.size() - kGcmNonceBytes - kGcmTagBytes;
   EvpCipherCtxPtr ctx(::EVP_CIPHER_CTX_new());
   if (!ctx) return InternalError("AES-GCM: out of memory");
-  if (::EVP_DecryptInit_ex(ctx.get(), ::EVP_aes_256_gcm(), nullptr, key.data(), sealed.data()) !=
-      1) {
+  if (::EVP_DecryptInit_ex(ctx.get(), Aes256Gcm(), nullptr, key.data(), sealed.data()) != 1) {
     return InternalError("AES-GCM: init failed");
   }
   int len = 0;

@@ -191,6 +191,54 @@ TEST_F(VaultServiceTest, GetRecordsUseAndListDoesNot) {
   EXPECT_EQ(store_->touch_calls, 1);  // nothing pending, no write
 }
 
+// The REST list renders text without a DOM; it must be List's body byte for byte.
+TEST_F(VaultServiceTest, ListTextIsListDumped) {
+  auto dumped = [](const ordered_json& body) {
+    return body.dump(-1, ' ', false, json::error_handler_t::replace);
+  };
+  Put(alice_, "a-plain", ApiKeyBody());
+  Put(alice_, "b-meta",
+      json{{"type", "API_KEY"},
+           {"data", {{"key", "k"}}},
+           {"metadata",
+            {{"zeta", "z"},
+             {"alpha", "caf\u00e9 \"quoted\" \\ back\nline \u2603 \U0001F600 \x01"},
+             {"n", -12},
+             {"f", 1.5e-7},
+             {"big", 18446744073709551615ULL},
+             {"b", true},
+             {"tags", {"x", "y"}}}},
+           {"expiresAt", "2099-01-02T03:04:05Z"}});
+  Put(alice_, "c-null-meta",
+      json{{"type", "API_KEY"}, {"data", {{"key", "k"}}}, {"metadata", nullptr}});
+  Put(alice_, "c-null-meta", ApiKeyBody("rotated"));  // lastRotatedAt, version 2
+  Put(alice_, "d-totp",
+      json{{"type", "TOTP"},
+           {"data", {{"otpauthUri", "otpauth://totp/Ex:me?secret=JBSWY3DPEHPK3PXP&issuer=Ex"}}}});
+  Put(alice_, "e.dots_and-dashes", ApiKeyBody());
+  clock_.Advance(1000);
+  ASSERT_TRUE(vault_->Get(alice_, "a-plain").ok());  // a pending use is overlaid in both
+
+  for (const char* limit : {"1", "2", "100"}) {
+    std::optional<std::string> cursor;
+    for (int page = 0; page < 10; ++page) {
+      std::optional<std::string_view> cursor_view;
+      if (cursor) cursor_view = *cursor;
+      auto listed = vault_->List(alice_, std::string_view(limit), cursor_view);
+      auto text = vault_->ListText(alice_, std::string_view(limit), cursor_view);
+      ASSERT_TRUE(listed.ok());
+      ASSERT_TRUE(text.ok());
+      EXPECT_EQ(*text, dumped(*listed)) << "limit " << limit << " page " << page;
+      if ((*listed)["nextCursor"].is_null()) break;
+      cursor = (*listed)["nextCursor"].get<std::string>();
+    }
+  }
+  EXPECT_EQ(*vault_->ListText(bob_, std::nullopt, std::nullopt),
+            dumped(*vault_->List(bob_, std::nullopt, std::nullopt)));  // empty page
+  ExpectError(vault_->ListText(alice_, std::string_view("0"), std::nullopt).status(),
+              StatusCode::kInvalidArgument, "invalid_limit");
+}
+
 TEST_F(VaultServiceTest, FailedTouchFlushIsRetried) {
   Put(alice_, "stripe", ApiKeyBody());
   ASSERT_TRUE(vault_->Get(alice_, "stripe").ok());

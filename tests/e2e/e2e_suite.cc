@@ -353,6 +353,34 @@ TEST_P(E2eTest, UnknownRouteAndWrongMethod) {
   EXPECT_EQ(Body(ready)["store"], "ok");
 }
 
+namespace {
+// The value of strongroom_hsm_operations_total in a GET /metrics body, or -1.
+long long HsmOperations(const HttpResponse& metrics) {
+  const std::string kName = "\nstrongroom_hsm_operations_total ";
+  const std::string body = "\n" + metrics.body;
+  std::size_t at = body.find(kName);
+  if (at == std::string::npos) return -1;
+  return std::stoll(body.substr(at + kName.size()));
+}
+}  // namespace
+
+// Issue 6: zero HSM operations per warm request, read from the server's own
+// counter. GET /metrics needs no key and costs no HSM call itself.
+TEST_P(E2eTest, WarmGetsMakeNoHsmOperations) {
+  ASSERT_EQ(Put("hsm-warm", json{{"type", "API_KEY"}, {"data", {{"key", "k-123"}}}}).status, 200);
+  ASSERT_EQ(Get("hsm-warm").status, 200);  // the identity's KEK is now unwrapped
+  HttpResponse metrics = client_->Get("/metrics");
+  ASSERT_EQ(metrics.status, 200) << metrics.body;
+  EXPECT_EQ(metrics.Header("content-type").value_or(""), "text/plain");
+  const long long before = HsmOperations(metrics);
+  ASSERT_GE(before, 0) << metrics.body;
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(Get("hsm-warm").status, 200);
+  EXPECT_EQ(HsmOperations(client_->Get("/metrics")), before);
+  // /readyz probes the HSM session: one operation per call.
+  ASSERT_EQ(client_->Get("/readyz").status, 200);
+  EXPECT_EQ(HsmOperations(client_->Get("/metrics")), before + 1);
+}
+
 TEST_P(E2eTest, ExpiredCredentialAnswers410AndIsListed) {
   json body = {{"type", "TOTP"},
                {"data", {{"secret", "JBSWY3DPEHPK3PXPJBSWY3DP"}, {"backupCodes", {"x"}}}},
