@@ -1,41 +1,16 @@
 #include "store/internal/rows.h"
 
-#include <array>
-#include <utility>
-
 namespace strongroom::store::internal {
-namespace {
 
-using model::CredentialType;
-
-constexpr std::array<std::pair<CredentialType, std::string_view>, 10> kTypeNames = {{
-    {CredentialType::kLogin, "LOGIN"},
-    {CredentialType::kApiKey, "API_KEY"},
-    {CredentialType::kOauth, "OAUTH"},
-    {CredentialType::kTotp, "TOTP"},
-    {CredentialType::kSshKey, "SSH_KEY"},
-    {CredentialType::kDatabase, "DATABASE"},
-    {CredentialType::kSmtp, "SMTP"},
-    {CredentialType::kAws, "AWS"},
-    {CredentialType::kCertificate, "CERTIFICATE"},
-    {CredentialType::kCustom, "CUSTOM"},
-}};
-
-}  // namespace
-
-std::string_view CredentialTypeToDb(CredentialType type) {
-  for (const auto& [t, name] : kTypeNames) {
-    if (t == type) return name;
-  }
-  // Unreachable for a valid enum value; an empty type fails the read back loudly.
-  return {};
+// The stored type name is the wire name, so the one table in model/ serves both.
+std::string_view CredentialTypeToDb(model::CredentialType type) {
+  const std::string_view name = model::TypeName(type);
+  // An out-of-range enum value has no wire name: empty makes the write fail loudly.
+  return model::ParseType(name).has_value() ? name : std::string_view{};
 }
 
-std::optional<CredentialType> CredentialTypeFromDb(std::string_view text) {
-  for (const auto& [t, name] : kTypeNames) {
-    if (name == text) return t;
-  }
-  return std::nullopt;
+std::optional<model::CredentialType> CredentialTypeFromDb(std::string_view text) {
+  return model::ParseType(text);
 }
 
 }  // namespace strongroom::store::internal
