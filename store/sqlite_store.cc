@@ -30,6 +30,22 @@
 namespace strongroom::store {
 namespace {
 
+// SQL shared by both dialects (store/internal/rows.h).
+using internal::kCountCredentialsSql;
+using internal::kDeleteCredentialSql;
+using internal::kDeleteIdentitySql;
+using internal::kGetApiKeySql;
+using internal::kGetCredentialSql;
+using internal::kGetIdentityByNameSql;
+using internal::kGetIdentitySql;
+using internal::kListApiKeysSql;
+using internal::kListCredentialsSql;
+using internal::kListIdentitiesSql;
+using internal::kRevokeApiKeySql;
+using internal::kSchemaHasVersionSql;
+using internal::kSchemaMaxVersionSql;
+using internal::kSchemaRecordVersionSql;
+
 using internal::Connection;
 using internal::ConnectionPool;
 using internal::Statement;
@@ -63,36 +79,7 @@ enum Slot : std::size_t {
 constexpr char kCreateSchemaMigrations[] =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
     "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT";
-constexpr char kSchemaMaxVersionSql[] = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
-constexpr char kSchemaHasVersionSql[] = "SELECT 1 FROM schema_migrations WHERE version = ?";
-constexpr char kSchemaRecordVersionSql[] =
-    "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)";
 
-constexpr char kGetIdentitySql[] =
-    "SELECT " SR_STORE_IDENTITY_COLUMNS " FROM identities WHERE id = ?";
-constexpr char kGetIdentityByNameSql[] =
-    "SELECT " SR_STORE_IDENTITY_COLUMNS " FROM identities WHERE name = ?";
-constexpr char kListIdentitiesSql[] =
-    "SELECT " SR_STORE_IDENTITY_COLUMNS " FROM identities ORDER BY name";
-constexpr char kDeleteIdentitySql[] = "DELETE FROM identities WHERE name = ?";
-
-constexpr char kGetApiKeySql[] =
-    "SELECT " SR_STORE_API_KEY_COLUMNS " FROM api_keys WHERE key_id = ?";
-constexpr char kListApiKeysSql[] =
-    "SELECT " SR_STORE_API_KEY_COLUMNS
-    " FROM api_keys WHERE identity_id = ? ORDER BY created_at, key_id";
-constexpr char kRevokeApiKeySql[] =
-    "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE key_id = ?";
-
-constexpr char kGetCredentialSql[] =
-    "SELECT " SR_STORE_CREDENTIAL_COLUMNS " FROM credentials WHERE identity_id = ? AND name = ?";
-// Every stored name is non-empty, so `name > ''` starts from the beginning.
-constexpr char kListCredentialsSql[] = "SELECT " SR_STORE_CREDENTIAL_SUMMARY_COLUMNS
-                                       " FROM credentials WHERE identity_id = ? AND name > ?"
-                                       " ORDER BY name LIMIT ?";
-constexpr char kCountCredentialsSql[] = "SELECT COUNT(*) FROM credentials WHERE identity_id = ?";
-constexpr char kDeleteCredentialSql[] =
-    "DELETE FROM credentials WHERE identity_id = ? AND name = ?";
 constexpr char kTouchCredentialSql[] =
     "UPDATE credentials SET last_used_at = MAX(COALESCE(last_used_at, 0), ?)"
     " WHERE identity_id = ? AND name = ?";

@@ -155,4 +155,35 @@ void BindCredentialWrite(Binder& b, const model::StoredCredential& c) {
   b.BindText(14, c.name);
 }
 
+// Statements whose SQL is the same in the SQLite and MySQL dialects.
+inline constexpr char kSchemaMaxVersionSql[] =
+    "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
+inline constexpr char kSchemaHasVersionSql[] = "SELECT 1 FROM schema_migrations WHERE version = ?";
+inline constexpr char kSchemaRecordVersionSql[] =
+    "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)";
+inline constexpr char kGetIdentitySql[] =
+    "SELECT " SR_STORE_IDENTITY_COLUMNS " FROM identities WHERE id = ?";
+inline constexpr char kGetIdentityByNameSql[] =
+    "SELECT " SR_STORE_IDENTITY_COLUMNS " FROM identities WHERE name = ?";
+inline constexpr char kListIdentitiesSql[] =
+    "SELECT " SR_STORE_IDENTITY_COLUMNS " FROM identities ORDER BY name";
+inline constexpr char kDeleteIdentitySql[] = "DELETE FROM identities WHERE name = ?";
+inline constexpr char kGetApiKeySql[] =
+    "SELECT " SR_STORE_API_KEY_COLUMNS " FROM api_keys WHERE key_id = ?";
+inline constexpr char kListApiKeysSql[] =
+    "SELECT " SR_STORE_API_KEY_COLUMNS
+    " FROM api_keys WHERE identity_id = ? ORDER BY created_at, key_id";
+inline constexpr char kRevokeApiKeySql[] =
+    "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE key_id = ?";
+inline constexpr char kGetCredentialSql[] =
+    "SELECT " SR_STORE_CREDENTIAL_COLUMNS " FROM credentials WHERE identity_id = ? AND name = ?";
+// Every stored name is non-empty, so `name > ''` starts from the beginning.
+inline constexpr char kListCredentialsSql[] = "SELECT " SR_STORE_CREDENTIAL_SUMMARY_COLUMNS
+                                              " FROM credentials WHERE identity_id = ? AND name > ?"
+                                              " ORDER BY name LIMIT ?";
+inline constexpr char kCountCredentialsSql[] =
+    "SELECT COUNT(*) FROM credentials WHERE identity_id = ?";
+inline constexpr char kDeleteCredentialSql[] =
+    "DELETE FROM credentials WHERE identity_id = ? AND name = ?";
+
 }  // namespace strongroom::store::internal
