@@ -218,8 +218,19 @@ Result<SecretBytes> AesGcmOpen(ByteSpan key, ByteSpan sealed, std::string_view a
 }
 
 Result<Envelope> SealWithKek(ByteSpan kek, std::string_view plaintext, std::string_view aad) {
-  if (kek.size() != kAes256KeyBytes) return InternalError("identity KEK has the wrong size");
   SR_ASSIGN_OR_RETURN(SecretBytes dek, RandomSecretBytes(kAes256KeyBytes));
+  return SealWithDek(kek, dek, plaintext, aad);
+}
+
+Result<SecretBytes> OpenWithKek(ByteSpan kek, const Envelope& envelope, std::string_view aad) {
+  SR_ASSIGN_OR_RETURN(SecretBytes dek, UnwrapDek(kek, envelope.wrapped_dek));
+  return OpenWithDek(dek, envelope, aad);
+}
+
+Result<Envelope> SealWithDek(ByteSpan kek, ByteSpan dek, std::string_view plaintext,
+                             std::string_view aad) {
+  if (kek.size() != kAes256KeyBytes) return InternalError("identity KEK has the wrong size");
+  if (dek.size() != kAes256KeyBytes) return InternalError("DEK has the wrong size");
   SR_ASSIGN_OR_RETURN(SecretBytes nonce, RandomSecretBytes(kGcmNonceBytes));
   Envelope envelope;
   SR_ASSIGN_OR_RETURN(envelope.ciphertext, AesGcmSeal(dek, nonce, plaintext, aad));
@@ -227,11 +238,16 @@ Result<Envelope> SealWithKek(ByteSpan kek, std::string_view plaintext, std::stri
   return envelope;
 }
 
-Result<SecretBytes> OpenWithKek(ByteSpan kek, const Envelope& envelope, std::string_view aad) {
+Result<SecretBytes> UnwrapDek(ByteSpan kek, ByteSpan wrapped_dek) {
   if (kek.size() != kAes256KeyBytes) return InternalError("identity KEK has the wrong size");
-  Result<SecretBytes> dek = AesKeyUnwrapPad(kek, envelope.wrapped_dek);
+  Result<SecretBytes> dek = AesKeyUnwrapPad(kek, wrapped_dek);
   if (!dek.ok() || dek->size() != kAes256KeyBytes) return IntegrityError();
-  Result<SecretBytes> plaintext = AesGcmOpen(*dek, envelope.ciphertext, aad);
+  return dek;
+}
+
+Result<SecretBytes> OpenWithDek(ByteSpan dek, const Envelope& envelope, std::string_view aad) {
+  if (dek.size() != kAes256KeyBytes) return IntegrityError();
+  Result<SecretBytes> plaintext = AesGcmOpen(dek, envelope.ciphertext, aad);
   if (!plaintext.ok()) return IntegrityError();
   return plaintext;
 }

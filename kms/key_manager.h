@@ -7,8 +7,11 @@
 //
 // What is protected: credential plaintext and every key below the master key.
 // From whom: anyone holding the database (or its backups) without the HSM.
-// How: only the HSM can unwrap a KEK; unwrapped KEKs live in locked, wiped memory
-// in this process; DEKs exist in plaintext only for the duration of one call.
+// How: only the HSM can unwrap a KEK; unwrapped KEKs, and a bounded cache of
+// recently used unwrapped DEKs, live in locked memory in this process that is
+// wiped on eviction (Evict, or cache replacement) and on destruction
+// (kms/key_manager_impl.h); any other plaintext DEK exists only for the
+// duration of one call.
 //
 // Thread safety: all methods are safe to call concurrently.
 #pragma once
@@ -63,7 +66,8 @@ class KeyManager {
   virtual Result<SecretBytes> Open(const KekRef& kek, const Envelope& envelope,
                                    std::string_view aad) = 0;
 
-  // Drops (and wipes) the cached KEK of an identity, e.g. when it is deleted.
+  // Drops (and wipes) the cached KEKs and DEKs of an identity, e.g. when it is
+  // deleted or its KEK is rotated.
   virtual void Evict(std::int64_t identity_id) = 0;
 
   // OK when the HSM session is usable (re-establishing it if it was lost).

@@ -1,10 +1,11 @@
-// Key hierarchy and KEK cache. See kms/key_manager_impl.h.
+// Key hierarchy, KEK cache and DEK cache. See kms/key_manager_impl.h.
 #include "kms/key_manager_impl.h"
 
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <mutex>
 
@@ -69,21 +70,47 @@ std::size_t LockedKeyArena::unlocked_pages() const {
 
 }  // namespace internal
 
-KeyManagerImpl::KeyManagerImpl(std::unique_ptr<internal::MasterKey> master)
-    : master_(std::move(master)) {}
+namespace {
 
-// The arena's destructor wipes every cached KEK.
+std::string_view AsChars(const Bytes& bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+}  // namespace
+
+KeyManagerImpl::KeyManagerImpl(std::unique_ptr<internal::MasterKey> master,
+                               std::size_t dek_cache_capacity)
+    : master_(std::move(master)), dek_capacity_(dek_cache_capacity) {}
+
+// The arenas' destructors wipe every cached KEK and DEK.
 KeyManagerImpl::~KeyManagerImpl() = default;
+
+std::size_t KeyManagerImpl::DekKeyHash::operator()(const DekKeyView& key) const noexcept {
+  // Wrapped DEKs of opened or sealed envelopes are AES-KWP output (pseudorandom
+  // under the KEK), so hashing them needs no flooding resistance.
+  std::uint64_t h = std::hash<std::string_view>{}(key.wrapped_dek);
+  h ^= static_cast<std::uint64_t>(key.identity_id) * 0x9e3779b97f4a7c15ull;
+  h ^= static_cast<std::uint64_t>(static_cast<std::uint32_t>(key.kek_version)) << 32;
+  // splitmix64 finaliser.
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ull;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebull;
+  h ^= h >> 31;
+  return static_cast<std::size_t>(h);
+}
 
 template <typename Fn>
 auto KeyManagerImpl::WithKek(const KekRef& ref, Fn&& fn)
     -> decltype(fn(std::span<const std::uint8_t>())) {
   const CacheKey key{ref.identity_id, ref.kek_version};
+  std::uint64_t epoch = 0;
   {
     std::shared_lock<std::shared_mutex> lock(mu_);
     if (auto it = cache_.find(key); it != cache_.end()) {
       return fn(std::span<const std::uint8_t>(it->second, internal::kAes256KeyBytes));
     }
+    epoch = kek_epoch_;
   }
   if (ref.wrapped_kek == nullptr || ref.wrapped_kek->empty()) {
     return InvalidArgumentError("identity has no wrapped KEK");
@@ -95,6 +122,11 @@ auto KeyManagerImpl::WithKek(const KekRef& ref, Fn&& fn)
     return DataLossError("identity KEK failed to unwrap under the master key: wrong key size");
   }
   std::unique_lock<std::shared_mutex> lock(mu_);
+  // An Evict (identity deleted: crypto-shredding) ran while this KEK was being
+  // unwrapped: use it for this one call, but never cache it again.
+  if (epoch != kek_epoch_) {
+    return fn(std::span<const std::uint8_t>(kek->data(), internal::kAes256KeyBytes));
+  }
   auto it = cache_.find(key);
   if (it == cache_.end()) {
     std::uint8_t* slot = arena_.Allocate();
@@ -112,25 +144,132 @@ Result<Bytes> KeyManagerImpl::NewWrappedKek() {
 
 Result<Envelope> KeyManagerImpl::Seal(const KekRef& kek, std::string_view plaintext,
                                       std::string_view aad) {
-  return WithKek(kek, [&](std::span<const std::uint8_t> key) -> Result<Envelope> {
-    return internal::SealWithKek(key, plaintext, aad);
-  });
+  if (dek_capacity_ == 0) {
+    return WithKek(kek, [&](std::span<const std::uint8_t> key) -> Result<Envelope> {
+      return internal::SealWithKek(key, plaintext, aad);
+    });
+  }
+  SR_ASSIGN_OR_RETURN(SecretBytes dek, RandomSecretBytes(internal::kAes256KeyBytes));
+  std::uint64_t epoch = 0;
+  {
+    std::shared_lock<std::shared_mutex> lock(dek_mu_);
+    epoch = dek_epoch_;
+  }
+  Result<Envelope> envelope =
+      WithKek(kek, [&](std::span<const std::uint8_t> key) -> Result<Envelope> {
+        return internal::SealWithDek(key, dek, plaintext, aad);
+      });
+  // The first Open after a write is then a hit.
+  if (envelope.ok()) {
+    InsertDek({kek.identity_id, kek.kek_version, AsChars(envelope->wrapped_dek)}, dek, epoch);
+  }
+  return envelope;
 }
 
 Result<SecretBytes> KeyManagerImpl::Open(const KekRef& kek, const Envelope& envelope,
                                          std::string_view aad) {
-  return WithKek(kek, [&](std::span<const std::uint8_t> key) -> Result<SecretBytes> {
-    return internal::OpenWithKek(key, envelope, aad);
+  if (dek_capacity_ == 0) {
+    return WithKek(kek, [&](std::span<const std::uint8_t> key) -> Result<SecretBytes> {
+      return internal::OpenWithKek(key, envelope, aad);
+    });
+  }
+  const DekKeyView key{kek.identity_id, kek.kek_version, AsChars(envelope.wrapped_dek)};
+  std::uint64_t epoch = 0;
+  {
+    std::shared_lock<std::shared_mutex> lock(dek_mu_);
+    if (auto it = deks_.find(key); it != deks_.end()) {
+      DekEntry& entry = it->second;
+      // Read before write: no cache-line traffic for entries already marked.
+      if (!entry.referenced.load(std::memory_order_relaxed)) {
+        entry.referenced.store(true, std::memory_order_relaxed);
+      }
+      dek_hits_.fetch_add(1, std::memory_order_relaxed);
+      // Under the shared lock, so the slot is neither wiped nor reused meanwhile.
+      // A forged ciphertext or AAD still fails here: GCM authenticates it.
+      return internal::OpenWithDek(
+          std::span<const std::uint8_t>(entry.slot, internal::kAes256KeyBytes), envelope, aad);
+    }
+    epoch = dek_epoch_;
+  }
+  SecretBytes dek;
+  const Status unwrapped = WithKek(kek, [&](std::span<const std::uint8_t> kek_bytes) -> Status {
+    SR_ASSIGN_OR_RETURN(dek, internal::UnwrapDek(kek_bytes, envelope.wrapped_dek));
+    return Status::Ok();
   });
+  if (!unwrapped.ok()) return unwrapped;
+  Result<SecretBytes> plaintext = internal::OpenWithDek(dek, envelope, aad);
+  // Only a DEK that authenticated its ciphertext is cached.
+  if (plaintext.ok()) InsertDek(key, dek, epoch);
+  return plaintext;
+}
+
+void KeyManagerImpl::InsertDek(const DekKeyView& key, std::span<const std::uint8_t> dek,
+                               std::uint64_t epoch) {
+  if (dek.size() != internal::kAes256KeyBytes) return;
+  std::unique_lock<std::shared_mutex> lock(dek_mu_);
+  // An Evict since the caller started may have been for this identity
+  // (crypto-shredding): its DEKs must stay gone. Skipping costs one miss.
+  if (epoch != dek_epoch_) return;
+  if (deks_.find(key) != deks_.end()) return;  // a concurrent miss got here first
+  if (clock_.size() < dek_capacity_) {
+    DekKey owned{key.identity_id, key.kek_version, std::string(key.wrapped_dek)};
+    std::uint8_t* slot = dek_arena_.Allocate();
+    if (slot == nullptr) return;  // the cache is an optimisation: carry on uncached
+    std::memcpy(slot, dek.data(), internal::kAes256KeyBytes);
+    auto it = deks_.try_emplace(std::move(owned), slot).first;
+    clock_.push_back(ClockSlot{key.identity_id, &*it});
+    return;
+  }
+  // Full: reuse the victim's node and slot (no allocation, no arena search).
+  ClockSlot& victim = clock_[ClockVictim()];
+  auto node = deks_.extract(deks_.find(victim.entry->first));
+  SecureWipe(node.mapped().slot, internal::kAes256KeyBytes);
+  node.key().identity_id = key.identity_id;
+  node.key().kek_version = key.kek_version;
+  node.key().wrapped_dek.assign(key.wrapped_dek);
+  std::memcpy(node.mapped().slot, dek.data(), internal::kAes256KeyBytes);
+  node.mapped().referenced.store(false, std::memory_order_relaxed);
+  victim.identity_id = key.identity_id;
+  victim.entry = &*deks_.insert(std::move(node)).position;
+}
+
+std::size_t KeyManagerImpl::ClockVictim() {
+  // Second chance: the hand clears set bits until it finds a clear one, so at
+  // most one full turn plus one step.
+  for (;;) {
+    if (hand_ >= clock_.size()) hand_ = 0;
+    const std::size_t index = hand_++;
+    if (!clock_[index].entry->second.referenced.exchange(false, std::memory_order_relaxed)) {
+      return index;
+    }
+  }
 }
 
 void KeyManagerImpl::Evict(std::int64_t identity_id) {
-  std::unique_lock<std::shared_mutex> lock(mu_);
-  auto it = cache_.lower_bound(CacheKey{identity_id, std::numeric_limits<std::int32_t>::min()});
-  while (it != cache_.end() && it->first.first == identity_id) {
-    arena_.Free(it->second);
-    it = cache_.erase(it);
+  {
+    std::unique_lock<std::shared_mutex> lock(mu_);
+    ++kek_epoch_;
+    auto it = cache_.lower_bound(CacheKey{identity_id, std::numeric_limits<std::int32_t>::min()});
+    while (it != cache_.end() && it->first.first == identity_id) {
+      arena_.Free(it->second);
+      it = cache_.erase(it);
+    }
   }
+  if (dek_capacity_ == 0) return;
+  std::unique_lock<std::shared_mutex> lock(dek_mu_);
+  ++dek_epoch_;
+  for (std::size_t i = 0; i < clock_.size();) {
+    if (clock_[i].identity_id != identity_id) {
+      ++i;
+      continue;
+    }
+    DekMap::value_type* entry = clock_[i].entry;
+    dek_arena_.Free(entry->second.slot);  // wipes
+    deks_.erase(deks_.find(entry->first));
+    clock_[i] = clock_.back();
+    clock_.pop_back();
+  }
+  if (hand_ >= clock_.size()) hand_ = 0;
 }
 
 Status KeyManagerImpl::CheckHsm() { return master_->Check(); }
@@ -140,6 +279,15 @@ std::uint64_t KeyManagerImpl::hsm_operations() const { return master_->operation
 std::size_t KeyManagerImpl::cached_keks() const {
   std::shared_lock<std::shared_mutex> lock(mu_);
   return cache_.size();
+}
+
+std::size_t KeyManagerImpl::cached_deks() const {
+  std::shared_lock<std::shared_mutex> lock(dek_mu_);
+  return deks_.size();
+}
+
+std::uint64_t KeyManagerImpl::dek_cache_hits() const {
+  return dek_hits_.load(std::memory_order_relaxed);
 }
 
 }  // namespace strongroom::kms

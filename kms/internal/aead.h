@@ -49,6 +49,20 @@ Result<Envelope> SealWithKek(ByteSpan kek, std::string_view plaintext, std::stri
 // DATA_LOSS (kIntegrityMessage, "integrity_error") on any failure.
 Result<SecretBytes> OpenWithKek(ByteSpan kek, const Envelope& envelope, std::string_view aad);
 
+// The halves of SealWithKek/OpenWithKek, for a caller that keeps unwrapped
+// DEKs (KeyManagerImpl's DEK cache). OpenWithKek is UnwrapDek then OpenWithDek.
+//
+// SealWithKek with a caller-chosen 32-byte DEK (normally RandomSecretBytes).
+Result<Envelope> SealWithDek(ByteSpan kek, ByteSpan dek, std::string_view plaintext,
+                             std::string_view aad);
+// The 32-byte DEK of `wrapped_dek` under `kek`; DATA_LOSS (kIntegrityMessage)
+// if it does not unwrap to exactly 32 bytes.
+Result<SecretBytes> UnwrapDek(ByteSpan kek, ByteSpan wrapped_dek);
+// AES-256-GCM open of envelope.ciphertext with an already unwrapped DEK
+// (envelope.wrapped_dek is not looked at); DATA_LOSS (kIntegrityMessage) on
+// any failure.
+Result<SecretBytes> OpenWithDek(ByteSpan dek, const Envelope& envelope, std::string_view aad);
+
 // An RSA public key used to wrap identity KEKs with RSA-OAEP, SHA-256 as both
 // the OAEP digest and the MGF1 digest (RFC 8017 7.1), matching what the HSM
 // decrypts with CKM_RSA_PKCS_OAEP{CKM_SHA256, CKG_MGF1_SHA256}.
