@@ -65,6 +65,18 @@ class CredentialStore {
   // --- credentials ---
   virtual Result<model::StoredCredential> GetCredential(std::int64_t identity_id,
                                                         std::string_view name) = 0;
+  // The hot read path (a GET): API key `key_id` and, in the same statement and
+  // snapshot, the credential `name` of that key's identity. NOT_FOUND if the
+  // key does not exist; `credential` is nullopt when the identity has no
+  // credential by that name. One round trip instead of GetApiKey +
+  // GetCredential; the caller still checks the key (hash, expiry, revocation)
+  // before it uses the credential.
+  struct KeyedCredential {
+    model::ApiKeyRecord key;
+    std::optional<model::StoredCredential> credential;
+  };
+  virtual Result<KeyedCredential> GetCredentialWithKey(std::string_view key_id,
+                                                       std::string_view name) = 0;
   // Credentials of one identity sorted by name (bytewise, so case-sensitive),
   // strictly after `after_name` (empty: from the start), at most `limit`
   // (INVALID_ARGUMENT unless positive). Ciphertext and wrapped_dek are left empty.

@@ -51,6 +51,7 @@ using internal::kDeleteCredentialSql;
 using internal::kDeleteIdentitySql;
 using internal::kGetApiKeySql;
 using internal::kGetCredentialSql;
+using internal::kGetCredentialWithKeySql;
 using internal::kGetIdentityByNameSql;
 using internal::kGetIdentitySql;
 using internal::kListApiKeysSql;
@@ -339,6 +340,25 @@ class MysqlCredentialStore final : public CredentialStore {
       return Status::Ok();
     }));
     if (!out) return NotFoundError("credential not found");
+    return std::move(*out);
+  }
+
+  Result<KeyedCredential> GetCredentialWithKey(std::string_view key_id,
+                                               std::string_view name) override {
+    std::optional<KeyedCredential> out;
+    SR_RETURN_IF_ERROR(Read("reading API key and credential", [&](MysqlConnection& conn) {
+      out.reset();
+      sql::PreparedStatement& ps = conn.Prepare(kGetCredentialWithKeySql);
+      Binder b{ps};
+      b.BindText(1, name);
+      b.BindText(2, key_id);
+      ResultSetPtr rs(ps.executeQuery());
+      if (!rs->next()) return Status::Ok();
+      SR_ASSIGN_OR_RETURN(auto decoded, internal::DecodeKeyedCredential(Row{*rs}));
+      out = KeyedCredential{std::move(decoded.first), std::move(decoded.second)};
+      return Status::Ok();
+    }));
+    if (!out) return NotFoundError("API key not found");
     return std::move(*out);
   }
 

@@ -36,6 +36,7 @@ using internal::kDeleteCredentialSql;
 using internal::kDeleteIdentitySql;
 using internal::kGetApiKeySql;
 using internal::kGetCredentialSql;
+using internal::kGetCredentialWithKeySql;
 using internal::kGetIdentityByNameSql;
 using internal::kGetIdentitySql;
 using internal::kListApiKeysSql;
@@ -67,6 +68,7 @@ enum Slot : std::size_t {
   kListApiKeys,
   kRevokeApiKey,
   kGetCredential,
+  kGetCredentialWithKey,
   kListCredentials,
   kCountCredentials,
   kInsertCredential,
@@ -264,6 +266,19 @@ class SqliteCredentialStore final : public CredentialStore {
                         ReadCredential(*conn, identity_id, name));
     if (!row) return NotFoundError("credential not found");
     return std::move(*row);
+  }
+
+  Result<KeyedCredential> GetCredentialWithKey(std::string_view key_id,
+                                               std::string_view name) override {
+    ConnectionPool::Lease conn = readers_.Acquire();
+    SR_ASSIGN_OR_RETURN(Statement stmt,
+                        conn->Prepare(kGetCredentialWithKey, kGetCredentialWithKeySql));
+    stmt.BindText(1, name);
+    stmt.BindText(2, key_id);
+    SR_ASSIGN_OR_RETURN(bool row, stmt.Step("reading API key and credential"));
+    if (!row) return NotFoundError("API key not found");
+    SR_ASSIGN_OR_RETURN(auto decoded, internal::DecodeKeyedCredential(stmt));
+    return KeyedCredential{std::move(decoded.first), std::move(decoded.second)};
   }
 
   Result<std::vector<model::StoredCredential>> ListCredentials(std::int64_t identity_id,

@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/result.h"
@@ -126,6 +127,17 @@ Result<model::StoredCredential> DecodeCredential(const Row& row, bool with_envel
   return c;
 }
 
+// Presents columns [offset, ...) of `row` as columns 0.. (for joined rows).
+template <typename Row>
+struct OffsetRow {
+  const Row& row;
+  int offset;
+  std::int64_t Int64(int col) const { return row.Int64(col + offset); }
+  std::optional<std::int64_t> OptInt64(int col) const { return row.OptInt64(col + offset); }
+  std::string Text(int col) const { return row.Text(col + offset); }
+  std::vector<std::uint8_t> Blob(int col) const { return row.Blob(col + offset); }
+};
+
 // INSERT and UPDATE take the same parameters in the same order (1..14), so one
 // binder serves both: the written fields, then the key (identity_id, name).
 #define SR_STORE_INSERT_CREDENTIAL                                                           \
@@ -177,6 +189,33 @@ inline constexpr char kRevokeApiKeySql[] =
     "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE key_id = ?";
 inline constexpr char kGetCredentialSql[] =
     "SELECT " SR_STORE_CREDENTIAL_COLUMNS " FROM credentials WHERE identity_id = ? AND name = ?";
+// An API key (columns 0..6, as SR_STORE_API_KEY_COLUMNS) and its identity's
+// credential `name` (columns 7..20, as SR_STORE_CREDENTIAL_COLUMNS; all NULL
+// when there is none). Parameters: 1 = name, 2 = key_id.
+inline constexpr int kKeyedCredentialOffset = 7;
+inline constexpr char kGetCredentialWithKeySql[] =
+    "SELECT k.key_id, k.identity_id, k.key_hash, k.scopes, k.expires_at, k.revoked_at,"
+    " k.created_at, c.identity_id, c.name, c.credential_id, c.type, c.metadata_json,"
+    " c.expires_at, c.last_used_at, c.last_rotated_at, c.created_at, c.updated_at, c.version,"
+    " c.kek_version, c.ciphertext, c.wrapped_dek"
+    " FROM api_keys k LEFT JOIN credentials c ON c.identity_id = k.identity_id AND c.name = ?"
+    " WHERE k.key_id = ?";
+
+// Decodes a kGetCredentialWithKeySql row.
+template <typename Row>
+Result<std::pair<model::ApiKeyRecord, std::optional<model::StoredCredential>>>
+DecodeKeyedCredential(const Row& row) {
+  std::pair<model::ApiKeyRecord, std::optional<model::StoredCredential>> out;
+  out.first = DecodeApiKey(row);
+  if (row.OptInt64(kKeyedCredentialOffset)) {
+    SR_ASSIGN_OR_RETURN(model::StoredCredential c,
+                        DecodeCredential(OffsetRow<Row>{row, kKeyedCredentialOffset},
+                                         /*with_envelope=*/true));
+    out.second = std::move(c);
+  }
+  return out;
+}
+
 // Every stored name is non-empty, so `name > ''` starts from the beginning.
 inline constexpr char kListCredentialsSql[] = "SELECT " SR_STORE_CREDENTIAL_SUMMARY_COLUMNS
                                               " FROM credentials WHERE identity_id = ? AND name > ?"

@@ -141,6 +141,11 @@ class FailingStore final : public store::CredentialStore {
     if (auto s = failure()) return *s;
     return inner_->GetCredential(identity_id, name);
   }
+  Result<KeyedCredential> GetCredentialWithKey(std::string_view key_id,
+                                               std::string_view name) override {
+    if (auto s = failure()) return *s;
+    return inner_->GetCredentialWithKey(key_id, name);
+  }
   Result<std::vector<model::StoredCredential>> ListCredentials(std::int64_t identity_id,
                                                                std::string_view after_name,
                                                                int limit) override {

@@ -75,6 +75,19 @@ void ExpectSameCredential(const StoredCredential& got, const StoredCredential& w
   }
 }
 
+// A read-write key of `identity_id` whose hash holds a NUL byte.
+ApiKeyRecord NewApiKey(std::int64_t identity_id) {
+  ApiKeyRecord key;
+  key.key_id = "0123456789abcdef";
+  key.identity_id = identity_id;
+  key.key_hash = std::vector<std::uint8_t>(32, 0x5a);
+  key.key_hash[3] = 0x00;
+  key.scopes = model::kScopeRead | model::kScopeWrite;
+  key.expires_at = 1'800'000'000'000;
+  key.created_at = 1'700'000'000'000;
+  return key;
+}
+
 }  // namespace
 
 void CredentialStoreTest::SetUp() {
@@ -206,14 +219,7 @@ TEST_P(CredentialStoreTest, ApiKeyCreateGetListRevoke) {
   Identity alice = MakeIdentity("alice");
   Identity bob = MakeIdentity("bob");
 
-  ApiKeyRecord key;
-  key.key_id = "0123456789abcdef";
-  key.identity_id = alice.id;
-  key.key_hash = std::vector<std::uint8_t>(32, 0x5a);
-  key.key_hash[3] = 0x00;
-  key.scopes = model::kScopeRead | model::kScopeWrite;
-  key.expires_at = 1'800'000'000'000;
-  key.created_at = 1'700'000'000'000;
+  ApiKeyRecord key = NewApiKey(alice.id);
   SR_ASSERT_OK(store_->CreateApiKey(key));
 
   ApiKeyRecord second = key;
@@ -259,6 +265,47 @@ TEST_P(CredentialStoreTest, ApiKeyCreateGetListRevoke) {
 
   SR_EXPECT_ERROR(store_->RevokeApiKey("0000000000000000", 1), StatusCode::kNotFound, "not_found");
   SR_EXPECT_ERROR(store_->GetApiKey("0000000000000000"), StatusCode::kNotFound, "not_found");
+}
+
+// The GET path's one read: the key and its own identity's credential.
+TEST_P(CredentialStoreTest, GetCredentialWithKeyReadsBothInOneStatement) {
+  Identity alice = MakeIdentity("alice");
+  Identity bob = MakeIdentity("bob");
+  ApiKeyRecord key = NewApiKey(alice.id);
+  key.scopes = model::kScopeRead;
+  SR_ASSERT_OK(store_->CreateApiKey(key));
+  MutateOutcome mine = Put(alice.id, "shared-name", 4);
+  Put(bob.id, "shared-name", 9);
+  Put(bob.id, "bobs-only", 1);
+
+  auto got = store_->GetCredentialWithKey(key.key_id, "shared-name");
+  SR_ASSERT_OK(got);
+  EXPECT_EQ(got->key.key_id, key.key_id);
+  EXPECT_EQ(got->key.identity_id, alice.id);
+  EXPECT_EQ(got->key.key_hash, key.key_hash);
+  EXPECT_EQ(got->key.scopes, key.scopes);
+  EXPECT_EQ(got->key.expires_at, key.expires_at);
+  EXPECT_EQ(got->key.revoked_at, std::nullopt);
+  EXPECT_EQ(got->key.created_at, key.created_at);
+  ASSERT_TRUE(got->credential.has_value());
+  ExpectSameCredential(*got->credential, mine.written, true);
+  EXPECT_EQ(got->credential->identity_id, alice.id);
+
+  // Another identity's credential is never joined in.
+  got = store_->GetCredentialWithKey(key.key_id, "bobs-only");
+  SR_ASSERT_OK(got);
+  EXPECT_EQ(got->key.key_id, key.key_id);
+  EXPECT_FALSE(got->credential.has_value());
+
+  // A revocation is seen by the next read.
+  SR_ASSERT_OK(store_->RevokeApiKey(key.key_id, 1'750'000'000'000));
+  got = store_->GetCredentialWithKey(key.key_id, "missing");
+  SR_ASSERT_OK(got);
+  EXPECT_EQ(got->key.revoked_at, std::optional<UnixMillis>(1'750'000'000'000));
+  EXPECT_FALSE(got->credential.has_value());
+
+  SR_EXPECT_ERROR(store_->GetCredentialWithKey("0000000000000000", "shared-name"),
+                  StatusCode::kNotFound, "not_found");
 }
 
 TEST_P(CredentialStoreTest, ApiKeyDuplicateIdAndUnknownIdentity) {
