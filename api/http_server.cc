@@ -27,6 +27,7 @@
 #include "api/mcp_handler.h"
 #include "api/server.h"
 #include "api/vault_service.h"
+#include "base/secret.h"
 #include "model/credential.h"
 
 namespace strongroom::api {
@@ -197,6 +198,8 @@ class VaultHandler final : public Http::Handler {
       spdlog::warn("failed to send a response to {} {}", Http::methodString(request.method()),
                    request.resource());
     }
+    // The body may hold secret data (GET, MCP vault.get); Pistache has copied it.
+    SecureWipe(reply.body.data(), reply.body.size());
     const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                             std::chrono::steady_clock::now() - started)
                             .count();
@@ -279,6 +282,19 @@ class VaultHandler final : public Http::Handler {
       }
       default:
         break;
+    }
+
+    // The hot path: key and credential in one store read, rendered as text.
+    if (match.route == Route::kCredential && request.method() == Http::Method::Get) {
+      if (std::optional<std::string> name = PercentDecode(match.raw_name)) {
+        Result<std::string> body =
+            vault.GetText(HeaderValue(request, "Authorization").value_or(""), *name);
+        if (!body.ok()) return ErrorReply(body.status());
+        Reply reply;
+        reply.body = std::move(body).value();
+        return reply;
+      }
+      // A bad escape is 400 invalid_name, but only after authentication (below).
     }
 
     Result<Principal> principal =

@@ -5,7 +5,11 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
+#include <tuple>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -177,35 +181,50 @@ class VaultService::Impl {
 
   // --- authentication ---
 
-  Result<Principal> Authenticate(std::string_view header) {
+  // The token of a "Bearer <key>" header (scheme case-insensitive) and its key id.
+  struct Bearer {
+    std::string_view token;
+    std::string key_id;
+  };
+  static std::optional<Bearer> ParseBearer(std::string_view header) {
     constexpr std::string_view kScheme = "bearer ";
-    if (header.size() <= kScheme.size()) return Unauthenticated();
+    if (header.size() <= kScheme.size()) return std::nullopt;
     for (std::size_t i = 0; i < kScheme.size(); ++i) {
-      if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) {
-        return Unauthenticated();
-      }
+      if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return std::nullopt;
     }
     std::string_view token = header.substr(kScheme.size());
     while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
     while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
     std::optional<std::string> key_id = internal::ParseApiKeyId(token);
-    if (!key_id) return Unauthenticated();
-    Result<model::ApiKeyRecord> record = store_.GetApiKey(*key_id);
-    if (!record.ok()) {
-      if (record.status().code() == StatusCode::kNotFound) return Unauthenticated();
-      return record.status();
-    }
+    if (!key_id) return std::nullopt;
+    return Bearer{token, std::move(*key_id)};
+  }
+
+  // The principal of `record` if `token` is its key (constant-time hash
+  // comparison) and it is neither revoked nor expired at `now`.
+  static Result<Principal> CheckKey(const model::ApiKeyRecord& record, std::string_view token,
+                                    UnixMillis now) {
     std::vector<std::uint8_t> hash = internal::HashApiKey(token);
-    const auto& stored = record->key_hash;
+    const auto& stored = record.key_hash;
     bool match = hash.size() == stored.size() && !hash.empty() &&
                  ConstantTimeEquals(
                      std::string_view(reinterpret_cast<const char*>(hash.data()), hash.size()),
                      std::string_view(reinterpret_cast<const char*>(stored.data()), stored.size()));
     if (!match) return Unauthenticated();
-    UnixMillis now = clock_.NowMillis();
-    if (record->revoked_at && *record->revoked_at <= now) return Unauthenticated();
-    if (record->expires_at && *record->expires_at <= now) return Unauthenticated();
-    return Principal{record->identity_id, record->key_id, record->scopes};
+    if (record.revoked_at && *record.revoked_at <= now) return Unauthenticated();
+    if (record.expires_at && *record.expires_at <= now) return Unauthenticated();
+    return Principal{record.identity_id, record.key_id, record.scopes};
+  }
+
+  Result<Principal> Authenticate(std::string_view header) {
+    std::optional<Bearer> bearer = ParseBearer(header);
+    if (!bearer) return Unauthenticated();
+    Result<model::ApiKeyRecord> record = store_.GetApiKey(bearer->key_id);
+    if (!record.ok()) {
+      if (record.status().code() == StatusCode::kNotFound) return Unauthenticated();
+      return record.status();
+    }
+    return CheckKey(*record, bearer->token, clock_.NowMillis());
   }
 
   // --- use cases ---
@@ -292,6 +311,39 @@ class VaultService::Impl {
     row.last_used_at = std::max(row.last_used_at.value_or(now), now);
     ordered_json out = Summary(row);
     out["data"] = model::RedactData(row.type, data);
+    return out;
+  }
+
+  // Authenticate + Get in one store read, rendered as text (see vault_service.h).
+  Result<std::string> GetText(std::string_view header, std::string_view name) {
+    std::optional<Bearer> bearer = ParseBearer(header);
+    if (!bearer) return Unauthenticated();
+    Result<store::CredentialStore::KeyedCredential> read =
+        store_.GetCredentialWithKey(bearer->key_id, name);
+    if (!read.ok()) {
+      if (read.status().code() == StatusCode::kNotFound) return Unauthenticated();
+      return read.status();
+    }
+    UnixMillis now = clock_.NowMillis();
+    SR_ASSIGN_OR_RETURN(Principal principal, CheckKey(read->key, bearer->token, now));
+    SR_RETURN_IF_ERROR(RequireScope(principal, model::kScopeRead));
+    if (!read->credential) return NotFoundError("credential not found");
+    model::StoredCredential& row = *read->credential;
+    if (row.expires_at && *row.expires_at <= now) return Expired();
+    OverlayTouch(&row);
+    SR_ASSIGN_OR_RETURN(SecretBytes plain, OpenRow(row));
+    Touch(row.identity_id, row.name, now);
+    row.last_used_at = std::max(row.last_used_at.value_or(now), now);
+    std::string out;
+    out.reserve(512 + plain.size());
+    AppendSummary(&out, row);
+    out.pop_back();  // the summary's closing brace: "data" comes last
+    out.append(",\"data\":");
+    const std::string_view text(reinterpret_cast<const char*>(plain.data()), plain.size());
+    if (!model::AppendRedactedData(&out, row.type, text)) {
+      return DataLossError("stored credential is not a JSON object");
+    }
+    out.push_back('}');
     return out;
   }
 
@@ -432,7 +484,7 @@ class VaultService::Impl {
 
   void FlushTouches() {
     std::lock_guard<std::mutex> flush_lock(flush_mu_);
-    std::map<TouchKey, UnixMillis> batch;
+    TouchMap batch;
     {
       std::lock_guard<std::mutex> lock(mu_);
       batch.swap(pending_);
@@ -442,6 +494,10 @@ class VaultService::Impl {
     std::vector<store::CredentialStore::Touch> touches;
     touches.reserve(batch.size());
     for (const auto& [key, at] : batch) touches.push_back({key.identity_id, key.name, at});
+    // In key order: neighbouring rows share B-tree pages.
+    std::sort(touches.begin(), touches.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.identity_id, a.name) < std::tie(b.identity_id, b.name);
+    });
     Status status = store_.TouchLastUsed(touches);
     std::lock_guard<std::mutex> lock(mu_);
     in_flight_.clear();
@@ -459,10 +515,15 @@ class VaultService::Impl {
   struct TouchKey {
     std::int64_t identity_id;
     std::string name;
-    bool operator<(const TouchKey& other) const {
-      return std::tie(identity_id, name) < std::tie(other.identity_id, other.name);
+    bool operator==(const TouchKey& other) const = default;
+  };
+  struct TouchKeyHash {
+    std::size_t operator()(const TouchKey& key) const noexcept {
+      return std::hash<std::string>()(key.name) ^
+             (std::hash<std::int64_t>()(key.identity_id) * 0x9e3779b97f4a7c15ULL);
     }
   };
+  using TouchMap = std::unordered_map<TouchKey, UnixMillis, TouchKeyHash>;
 
   static Status Expired() {
     return Status(StatusCode::kExpired, "credential has expired", "expired");
@@ -529,7 +590,8 @@ class VaultService::Impl {
     return identities_.try_emplace(identity_id, std::move(shared)).first->second;
   }
 
-  Result<json> Decrypt(const model::StoredCredential& row) {
+  // The decrypted data text of `row`; failures mapped as MapOpenError.
+  Result<SecretBytes> OpenRow(const model::StoredCredential& row) {
     SR_ASSIGN_OR_RETURN(auto identity, LoadIdentity(row.identity_id));
     kms::KekRef kek{identity->id, row.kek_version, &identity->wrapped_kek};
     kms::Envelope envelope{row.ciphertext, row.wrapped_dek};
@@ -540,7 +602,12 @@ class VaultService::Impl {
                     row.identity_id, plain.status().ToString());
       return status;
     }
-    json data = json::parse(plain->begin(), plain->end(), nullptr, /*allow_exceptions=*/false);
+    return plain;
+  }
+
+  Result<json> Decrypt(const model::StoredCredential& row) {
+    SR_ASSIGN_OR_RETURN(SecretBytes plain, OpenRow(row));
+    json data = json::parse(plain.begin(), plain.end(), nullptr, /*allow_exceptions=*/false);
     if (!data.is_object()) return DataLossError("stored credential is not a JSON object");
     return data;
   }
@@ -554,8 +621,8 @@ class VaultService::Impl {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
-  std::map<TouchKey, UnixMillis> pending_;
-  std::map<TouchKey, UnixMillis> in_flight_;
+  TouchMap pending_;
+  TouchMap in_flight_;
   std::map<std::int64_t, std::shared_ptr<const model::Identity>> identities_;
   std::thread flusher_;
 };
@@ -581,6 +648,10 @@ Result<std::string> VaultService::ListText(const Principal& principal,
 }
 Result<ordered_json> VaultService::Get(const Principal& principal, std::string_view name) {
   return impl_->Get(principal, name);
+}
+Result<std::string> VaultService::GetText(std::string_view authorization_header,
+                                          std::string_view name) {
+  return impl_->GetText(authorization_header, name);
 }
 Result<ordered_json> VaultService::Put(const Principal& principal, std::string_view name,
                                        const json& body) {

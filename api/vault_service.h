@@ -61,7 +61,7 @@ struct Principal {
 
 struct VaultServiceOptions {
   // How often pending lastUsedAt updates are written to the store.
-  std::chrono::milliseconds touch_flush_interval{200};
+  std::chrono::milliseconds touch_flush_interval{1000};
 };
 
 class VaultService final {
@@ -95,6 +95,13 @@ class VaultService final {
 
   // GET /v0/vault/:name -> summary + "data" (TOTP seeds "[REDACTED]"). Records a use.
   Result<nlohmann::ordered_json> Get(const Principal& principal, std::string_view name);
+
+  // Authenticate(authorization_header) then Get(principal, name), with the same
+  // errors in the same order, in one store read (CredentialStore::
+  // GetCredentialWithKey: the key and the credential come from one statement),
+  // rendered as Get(...)->dump(-1, ' ', false, error_handler_t::replace) byte for
+  // byte without a JSON DOM unless a field needs redacting. The REST GET path.
+  Result<std::string> GetText(std::string_view authorization_header, std::string_view name);
 
   // PUT /v0/vault/:name with an already-parsed body {"type","data","metadata"?,"expiresAt"?}.
   // -> summary + "created". Transport checks (content type, body size, JSON

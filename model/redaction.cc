@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/secret.h"
+
 #include "model/internal/type_table.h"
 
 namespace strongroom::model {
@@ -16,6 +18,38 @@ nlohmann::json RedactData(CredentialType type, const nlohmann::json& data) {
   redact(internal::kTotpField);
   redact(internal::kOtpauthUriField);
   return out;
+}
+
+namespace {
+
+bool MentionsField(std::string_view text, std::string_view field) {
+  std::string quoted;
+  quoted.reserve(field.size() + 2);
+  quoted.push_back('"');
+  quoted.append(field);
+  quoted.push_back('"');
+  return text.find(quoted) != std::string_view::npos;
+}
+
+}  // namespace
+
+bool AppendRedactedData(std::string* out, CredentialType type, std::string_view stored) {
+  if (stored.size() < 2 || stored.front() != '{' || stored.back() != '}') return false;
+  const bool may_redact = type == CredentialType::kTotp ||
+                          MentionsField(stored, internal::kTotpField) ||
+                          MentionsField(stored, internal::kOtpauthUriField);
+  if (!may_redact) {
+    out->append(stored);
+    return true;
+  }
+  nlohmann::json data =
+      nlohmann::json::parse(stored.begin(), stored.end(), nullptr, /*allow_exceptions=*/false);
+  if (!data.is_object()) return false;
+  std::string text =
+      RedactData(type, data).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  out->append(text);
+  SecureWipe(text.data(), text.size());
+  return true;
 }
 
 }  // namespace strongroom::model

@@ -8,6 +8,7 @@
 // Thread safety: stateless.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include <nlohmann/json_fwd.hpp>
@@ -21,5 +22,16 @@ inline constexpr std::string_view kRedacted = "[REDACTED]";
 // Returns a copy of `data` (the decrypted data object) with the seeds redacted.
 // A `data` that is not an object is returned unchanged.
 nlohmann::json RedactData(CredentialType type, const nlohmann::json& data);
+
+// The same over stored text, for the hot read path. `stored` is a data object
+// as model::ParseCredentialInput wrote it (nlohmann::json::dump, which parsing
+// and dumping again reproduces byte for byte). Appends to `out` exactly
+// RedactData(type, json::parse(stored)).dump(-1, ' ', false, replace). When no
+// redacted field can be present (not a TOTP credential and neither "totp" nor
+// "otpauthUri" anywhere in the text) the stored text is appended as it is,
+// without a DOM; otherwise it is parsed, redacted and dumped (any temporary
+// text is wiped). Returns false, appending nothing, if `stored` is not a JSON
+// object.
+bool AppendRedactedData(std::string* out, CredentialType type, std::string_view stored);
 
 }  // namespace strongroom::model

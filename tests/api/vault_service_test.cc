@@ -429,5 +429,98 @@ TEST(ParsePutBodyTest, ChecksContentTypeSizeAndSyntax) {
   }
 }
 
+// GetText (the REST GET path: key and credential in one store read, text
+// rendering) answers exactly what Authenticate + Get(...).dump() would.
+TEST_F(VaultServiceTest, GetTextIsAuthenticatePlusGetDumped) {
+  const std::string key = Key("alice", model::kScopeRead | model::kScopeWrite);
+  Put(alice_, "stripe", ApiKeyBody("sk_live_\"quoted\"\\ünïcode"));
+  Put(alice_, "otp", TotpBody({"11111111", "22222222"}));
+  // Fields redacted on any type, and a value that merely mentions one.
+  Put(alice_, "login",
+      {{"type", "LOGIN"},
+       {"data",
+        {{"username", "a"},
+         {"password", "p"},
+         {"totp", "JBSWY3DPEHPK3PXP"},
+         {"otpauthUri", "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP"}}}});
+  Put(alice_, "mention", ApiKeyBody("the word \"totp\" in a value"));
+  Put(alice_, "meta",
+      {{"type", "API_KEY"},
+       {"data", {{"key", "k"}, {"z", "1.5"}, {"a", "é\u0001"}}},
+       {"metadata", {{"b", "2"}, {"a", "1"}}},
+       {"expiresAt", "2099-01-02T03:04:05Z"}});
+  for (const std::string name : {"stripe", "otp", "login", "mention", "meta"}) {
+    clock_.Advance(1000);
+    auto expected = vault_->Get(alice_, name);
+    ASSERT_TRUE(expected.ok()) << name;
+    auto text = vault_->GetText("Bearer " + key, name);
+    ASSERT_TRUE(text.ok()) << name << ": " << text.status().ToString();
+    EXPECT_EQ(*text, expected->dump(-1, ' ', false, json::error_handler_t::replace)) << name;
+  }
+  auto otp = json::parse(*vault_->GetText("Bearer " + key, "otp"));
+  EXPECT_EQ(otp["data"]["secret"], "[REDACTED]");
+  auto login = json::parse(*vault_->GetText("Bearer " + key, "login"));
+  EXPECT_EQ(login["data"]["totp"], "[REDACTED]");
+  EXPECT_EQ(login["data"]["otpauthUri"], "[REDACTED]");
+  EXPECT_EQ(login["data"]["password"], "p");
+  // GetText records the use like Get: the list shows it after a flush.
+  clock_.Advance(1000);
+  auto got = json::parse(*vault_->GetText("Bearer " + key, "stripe"));
+  vault_->FlushTouches();
+  auto listed = vault_->List(alice_, std::nullopt, std::nullopt);
+  ASSERT_TRUE(listed.ok());
+  for (const auto& item : (*listed)["credentials"]) {
+    if (item["name"] == "stripe") {
+      EXPECT_EQ(item["lastUsedAt"], got["lastUsedAt"]);
+    }
+  }
+}
+
+TEST_F(VaultServiceTest, GetTextErrorsInAuthenticateThenGetOrder) {
+  const std::string reader = Key("alice", model::kScopeRead);
+  const std::string writer = Key("alice", model::kScopeWrite);
+  const std::string revoked = Key("alice", model::kScopeRead);
+  ASSERT_TRUE(RevokeApiKey(*store_, revoked.substr(3, 16), clock_).ok());
+  const std::string expiring = Key("alice", model::kScopeRead, 1);
+  Put(alice_, "stripe", ApiKeyBody());
+  json soon = ApiKeyBody();
+  soon["expiresAt"] = FormatRfc3339(clock_.NowMillis() + 60'000);
+  Put(alice_, "soon", soon);
+  Put(bob_, "bobs", ApiKeyBody());
+  clock_.Advance(61'000);
+  const std::string wrong_secret =
+      reader.substr(0, reader.size() - 1) + (reader.back() == 'A' ? "B" : "A");
+  // Every bad key is the same 401, whether or not the credential exists.
+  for (const std::string& header :
+       {std::string(), std::string("Bearer garbage"), "Token " + reader, "Bearer " + wrong_secret,
+        "Bearer sr_0000000000000000" + reader.substr(19), "Bearer " + revoked,
+        "Bearer " + expiring}) {
+    for (const std::string name : {"stripe", "missing"}) {
+      auto result = vault_->GetText(header, name);
+      ASSERT_FALSE(result.ok()) << header;
+      ExpectError(result.status(), StatusCode::kUnauthenticated, "unauthorized");
+      EXPECT_EQ(result.status().message(), "invalid or missing API key");
+    }
+  }
+  // Scope before existence: a write-only key learns nothing about names.
+  for (const std::string name : {"stripe", "missing"}) {
+    ExpectError(vault_->GetText("Bearer " + writer, name).status(), StatusCode::kPermissionDenied,
+                "insufficient_scope");
+  }
+  ExpectError(vault_->GetText("Bearer " + reader, "missing").status(), StatusCode::kNotFound,
+              "not_found");
+  // Another identity's credential of that name is not found, not leaked.
+  ExpectError(vault_->GetText("Bearer " + reader, "bobs").status(), StatusCode::kNotFound,
+              "not_found");
+  ExpectError(vault_->GetText("Bearer " + reader, "soon").status(), StatusCode::kExpired,
+              "expired");
+  EXPECT_TRUE(vault_->GetText("bearer   " + reader + " ", "stripe").ok());
+  // Store outages are not disguised as 401.
+  store_->Fail(UnavailableError("down", "store_unavailable"));
+  ExpectError(vault_->GetText("Bearer " + reader, "stripe").status(), StatusCode::kUnavailable,
+              "store_unavailable");
+  store_->Fail(std::nullopt);
+}
+
 }  // namespace
 }  // namespace strongroom::api

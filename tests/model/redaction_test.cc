@@ -49,5 +49,31 @@ TEST(RedactionTest, NonObjectUnchanged) {
   EXPECT_EQ(RedactData(CredentialType::kTotp, json::array()), json::array());
 }
 
+// AppendRedactedData == RedactData(type, parse(stored)).dump(), with or without a DOM.
+TEST(RedactionTest, AppendRedactedDataMatchesRedactDataDumped) {
+  const std::pair<CredentialType, json> cases[] = {
+      {CredentialType::kApiKey, {{"key", "sk_\"x\"\\ü"}, {"n", 1.25}, {"list", {1, "two"}}}},
+      {CredentialType::kTotp, {{"secret", "JBSWY3DPEHPK3PXP"}, {"backupCodes", {"1", "2"}}}},
+      {CredentialType::kLogin, {{"password", "p"}, {"totp", "JBSWY3DPEHPK3PXP"}}},
+      {CredentialType::kCustom, {{"otpauthUri", "otpauth://totp/a?secret=JBSWY3DPEHPK3PXP"}}},
+      {CredentialType::kCustom, {{"note", "mentions \"totp\" and otpauthUri"}}},
+      {CredentialType::kCustom, json::object()},
+  };
+  for (const auto& [type, data] : cases) {
+    const std::string stored = data.dump();
+    std::string out = "prefix:";
+    ASSERT_TRUE(AppendRedactedData(&out, type, stored)) << stored;
+    EXPECT_EQ(out, "prefix:" + RedactData(type, data).dump()) << stored;
+  }
+  std::string out;
+  for (const std::string_view bad : {"", "[]", "\"s\"", "{", "null", "}{"}) {
+    EXPECT_FALSE(AppendRedactedData(&out, CredentialType::kTotp, bad)) << bad;
+  }
+  for (const std::string_view bad : {"", "[1]", "{"}) {
+    EXPECT_FALSE(AppendRedactedData(&out, CredentialType::kApiKey, bad)) << bad;
+  }
+  EXPECT_TRUE(out.empty());
+}
+
 }  // namespace
 }  // namespace strongroom::model
