@@ -9,15 +9,19 @@
 // Exit codes: 0 success, 2 usage error, 1 anything else, with a one-line reason
 // on stderr ("strongroom: error: ..."). Secrets are never taken from argv.
 #include <signal.h>
+#include <unistd.h>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 
 #include "app/commands.h"
+#include "app/log_sink.h"
 #include "app/mcp_bridge.h"
 #include "base/secret.h"
 
@@ -41,12 +45,22 @@ void PrintError(std::string message) {
   std::fflush(stderr);
 }
 
-// Logs go to stderr (stdout carries the parsed contract lines). The level
-// defaults to warn so that a failed start-up prints one line; `serve` raises it
-// to info once it listens. STRONGROOM_LOG_LEVEL (trace, debug, info, warn,
-// error, off) overrides both.
+// Logs go to stderr (stdout carries the parsed contract lines): coloured and
+// unbuffered on a terminal, otherwise through BufferedFdSink (app/log_sink.h:
+// warnings at once, info lines within a second). The level defaults to warn so
+// that a failed start-up prints one line; `serve` raises it to info once it
+// listens. STRONGROOM_LOG_LEVEL (trace, debug, info, warn, error, off)
+// overrides both.
 void SetUpLogging() {
-  auto logger = spdlog::stderr_color_mt("strongroom");
+  std::shared_ptr<spdlog::logger> logger;
+  if (::isatty(STDERR_FILENO)) {
+    logger = spdlog::stderr_color_mt("strongroom");
+  } else {
+    logger = std::make_shared<spdlog::logger>("strongroom",
+                                              std::make_shared<BufferedFdSink>(STDERR_FILENO));
+    logger->flush_on(spdlog::level::warn);
+    spdlog::flush_every(std::chrono::seconds(1));
+  }
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
   spdlog::set_level(spdlog::level::warn);
@@ -172,6 +186,7 @@ int Main(int argc, char** argv) {
   }
 
   std::fflush(stdout);
+  spdlog::default_logger()->flush();  // buffered log lines before the error line
   if (status.ok()) return kExitOk;
   PrintError(status.message());
   return IsUsageError(status) ? kExitUsage : kExitFailure;

@@ -102,7 +102,8 @@ Status RunServe(const ServeOptions& options) {
   SR_RETURN_IF_ERROR(CheckNotInterrupted());
   SR_ASSIGN_OR_RETURN(std::unique_ptr<kms::KeyManager> keys, OpenKeys(config.hsm));
   SR_RETURN_IF_ERROR(CheckNotInterrupted());
-  SR_ASSIGN_OR_RETURN(std::unique_ptr<store::CredentialStore> store, OpenStore(config.store));
+  SR_ASSIGN_OR_RETURN(std::unique_ptr<store::CredentialStore> store,
+                      OpenStore(config.store, config.server.threads));
   SR_RETURN_IF_ERROR(CheckNotInterrupted());
 
   SecretString dev_key;

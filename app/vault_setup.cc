@@ -1,5 +1,7 @@
 #include "app/vault_setup.h"
 
+#include <algorithm>
+
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -203,8 +205,14 @@ Result<std::unique_ptr<kms::KeyManager>> OpenKeys(const config::HsmConfig& hsm) 
   return kms::OpenKeyManager(params);
 }
 
-Result<std::unique_ptr<store::CredentialStore>> OpenStore(const config::StoreConfig& store) {
-  if (store.backend == "sqlite") return store::OpenSqliteStore(store.path);
+Result<std::unique_ptr<store::CredentialStore>> OpenStore(const config::StoreConfig& store,
+                                                          int workers) {
+  if (store.backend == "sqlite") {
+    store::SqliteStoreOptions options;
+    // One read connection per worker, so concurrent GETs never queue for one.
+    options.read_connections = std::max(options.read_connections, workers);
+    return store::OpenSqliteStore(store.path, options);
+  }
   if (store.backend == "mysql") {
     store::MysqlStoreOptions options;
     options.url = store.url;

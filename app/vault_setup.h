@@ -64,8 +64,10 @@ Status UseDevDir(const DevPaths& paths);
 // creates keys.
 Result<std::unique_ptr<kms::KeyManager>> OpenKeys(const config::HsmConfig& hsm);
 
-// Opens the configured store backend.
-Result<std::unique_ptr<store::CredentialStore>> OpenStore(const config::StoreConfig& store);
+// Opens the configured store backend. `workers`: the server's worker threads (SQLite opens at least
+// that many read connections); 0 for the admin CLI.
+Result<std::unique_ptr<store::CredentialStore>> OpenStore(const config::StoreConfig& store,
+                                                          int workers = 0);
 
 // Loads the dev identity's API key from DIR/dev-api-key if it is still valid
 // for identity `identity_id` (exists, not revoked or expired, hash matches),
