@@ -284,11 +284,14 @@ class VaultHandler final : public Http::Handler {
         break;
     }
 
-    // The hot path: key and credential in one store read, rendered as text.
-    if (match.route == Route::kCredential && request.method() == Http::Method::Get) {
+    // The hot reads: key and credential in one store read (GET also without a DOM).
+    if ((match.route == Route::kCredential && request.method() == Http::Method::Get) ||
+        match.route == Route::kTotp) {
       if (std::optional<std::string> name = PercentDecode(match.raw_name)) {
-        Result<std::string> body =
-            vault.GetText(HeaderValue(request, "Authorization").value_or(""), *name);
+        const std::string authorization = HeaderValue(request, "Authorization").value_or("");
+        if (match.route == Route::kTotp)
+          return Render(vault.TotpWithKey(authorization, *name), 200);
+        Result<std::string> body = vault.GetText(authorization, *name);
         if (!body.ok()) return ErrorReply(body.status());
         Reply reply;
         reply.body = std::move(body).value();

@@ -314,8 +314,11 @@ class VaultService::Impl {
     return out;
   }
 
-  // Authenticate + Get in one store read, rendered as text (see vault_service.h).
-  Result<std::string> GetText(std::string_view header, std::string_view name) {
+  // Authenticate(header) + RequireScope(read) + LoadLive(name) in one store
+  // read (CredentialStore::GetCredentialWithKey), with the same errors in the
+  // same order. `*now` gets the request's time.
+  Result<model::StoredCredential> LoadLiveForKey(std::string_view header, std::string_view name,
+                                                 UnixMillis* now) {
     std::optional<Bearer> bearer = ParseBearer(header);
     if (!bearer) return Unauthenticated();
     Result<store::CredentialStore::KeyedCredential> read =
@@ -324,13 +327,20 @@ class VaultService::Impl {
       if (read.status().code() == StatusCode::kNotFound) return Unauthenticated();
       return read.status();
     }
-    UnixMillis now = clock_.NowMillis();
-    SR_ASSIGN_OR_RETURN(Principal principal, CheckKey(read->key, bearer->token, now));
+    *now = clock_.NowMillis();
+    SR_ASSIGN_OR_RETURN(Principal principal, CheckKey(read->key, bearer->token, *now));
     SR_RETURN_IF_ERROR(RequireScope(principal, model::kScopeRead));
     if (!read->credential) return NotFoundError("credential not found");
     model::StoredCredential& row = *read->credential;
-    if (row.expires_at && *row.expires_at <= now) return Expired();
+    if (row.expires_at && *row.expires_at <= *now) return Expired();
     OverlayTouch(&row);
+    return std::move(row);
+  }
+
+  // Authenticate + Get in one store read, rendered as text (see vault_service.h).
+  Result<std::string> GetText(std::string_view header, std::string_view name) {
+    UnixMillis now = 0;
+    SR_ASSIGN_OR_RETURN(model::StoredCredential row, LoadLiveForKey(header, name, &now));
     SR_ASSIGN_OR_RETURN(SecretBytes plain, OpenRow(row));
     Touch(row.identity_id, row.name, now);
     row.last_used_at = std::max(row.last_used_at.value_or(now), now);
@@ -411,6 +421,17 @@ class VaultService::Impl {
     SR_RETURN_IF_ERROR(RequireScope(principal, model::kScopeRead));
     UnixMillis now = clock_.NowMillis();
     SR_ASSIGN_OR_RETURN(model::StoredCredential row, LoadLive(principal, name, now));
+    return TotpOf(row, now);
+  }
+
+  Result<ordered_json> TotpWithKey(std::string_view header, std::string_view name) {
+    UnixMillis now = 0;
+    SR_ASSIGN_OR_RETURN(model::StoredCredential row, LoadLiveForKey(header, name, &now));
+    return TotpOf(row, now);
+  }
+
+  // The current code of a live credential loaded for an authorised reader.
+  Result<ordered_json> TotpOf(const model::StoredCredential& row, UnixMillis now) {
     SR_ASSIGN_OR_RETURN(json data, Decrypt(row));
     SR_ASSIGN_OR_RETURN(SecretString seed, model::FindTotpSeed(row.type, data));
     json metadata = json::parse(row.metadata_json, nullptr, /*allow_exceptions=*/false);
@@ -484,31 +505,39 @@ class VaultService::Impl {
 
   void FlushTouches() {
     std::lock_guard<std::mutex> flush_lock(flush_mu_);
-    TouchMap batch;
     {
+      // O(1) under mu_: requests (which take mu_ to record and overlay uses)
+      // never wait for a copy of the batch.
       std::lock_guard<std::mutex> lock(mu_);
-      batch.swap(pending_);
-      if (batch.empty()) return;
-      in_flight_ = batch;
+      if (pending_.empty()) return;
+      in_flight_.swap(pending_);  // in_flight_ is empty between flushes
     }
+    // Only this function (serialised by flush_mu_) modifies in_flight_, so
+    // reading it without mu_ races with nothing but other readers.
     std::vector<store::CredentialStore::Touch> touches;
-    touches.reserve(batch.size());
-    for (const auto& [key, at] : batch) touches.push_back({key.identity_id, key.name, at});
+    touches.reserve(in_flight_.size());
+    for (const auto& [key, at] : in_flight_) touches.push_back({key.identity_id, key.name, at});
     // In key order: neighbouring rows share B-tree pages.
     std::sort(touches.begin(), touches.end(), [](const auto& a, const auto& b) {
       return std::tie(a.identity_id, a.name) < std::tie(b.identity_id, b.name);
     });
     Status status = store_.TouchLastUsed(touches);
-    std::lock_guard<std::mutex> lock(mu_);
-    in_flight_.clear();
-    if (!status.ok()) {
-      // Keep them for the next round; last_used_at is max(old, at), so a retry is harmless.
-      spdlog::warn("recording lastUsedAt failed ({} pending): {}", batch.size(), status.ToString());
-      for (const auto& [key, at] : batch) {
-        UnixMillis& slot = pending_[key];
-        slot = std::max(slot, at);
+    TouchMap done;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done.swap(in_flight_);
+      if (!status.ok()) {
+        // Keep them for the next round; last_used_at is max(old, at), so a retry is harmless.
+        for (const auto& [key, at] : done) {
+          UnixMillis& slot = pending_[key];
+          slot = std::max(slot, at);
+        }
       }
     }
+    if (!status.ok()) {
+      spdlog::warn("recording lastUsedAt failed ({} pending): {}", done.size(), status.ToString());
+    }
+    // `done` is freed here, outside mu_.
   }
 
  private:
@@ -662,6 +691,10 @@ Status VaultService::Delete(const Principal& principal, std::string_view name) {
 }
 Result<ordered_json> VaultService::Totp(const Principal& principal, std::string_view name) {
   return impl_->Totp(principal, name);
+}
+Result<ordered_json> VaultService::TotpWithKey(std::string_view authorization_header,
+                                               std::string_view name) {
+  return impl_->TotpWithKey(authorization_header, name);
 }
 Result<ordered_json> VaultService::PopBackupCode(const Principal& principal,
                                                  std::string_view name) {

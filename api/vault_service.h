@@ -116,6 +116,11 @@ class VaultService final {
   //   {"code","remaining","backupCodesRemaining","digits","period"}. Records a use.
   Result<nlohmann::ordered_json> Totp(const Principal& principal, std::string_view name);
 
+  // Authenticate(authorization_header) then Totp(principal, name), with the
+  // same errors in the same order, in one store read (as GetText). REST path.
+  Result<nlohmann::ordered_json> TotpWithKey(std::string_view authorization_header,
+                                             std::string_view name);
+
   // POST /v0/vault/:name/totp/backup -> {"code","remaining","backupCodesRemaining"}.
   // Atomic across servers sharing a store (one Mutate transaction); the data is
   // resealed under a fresh DEK at version + 1. Records a use.

@@ -522,5 +522,32 @@ TEST_F(VaultServiceTest, GetTextErrorsInAuthenticateThenGetOrder) {
   store_->Fail(std::nullopt);
 }
 
+// TotpWithKey (the REST TOTP path) == Authenticate + Totp, errors included.
+TEST_F(VaultServiceTest, TotpWithKeyIsAuthenticatePlusTotp) {
+  const std::string reader = Key("alice", model::kScopeRead);
+  const std::string writer = Key("alice", model::kScopeWrite);
+  Put(alice_, "otp", TotpBody({"11111111", "22222222"}));
+  Put(alice_, "stripe", ApiKeyBody());
+  Put(bob_, "bobs-otp", TotpBody());
+  auto expected = vault_->Totp(Auth(reader), "otp");
+  ASSERT_TRUE(expected.ok());
+  auto got = vault_->TotpWithKey("Bearer " + reader, "otp");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->dump(), expected->dump());
+  EXPECT_EQ((*got)["backupCodesRemaining"], 2);
+  for (const std::string name : {"otp", "missing"}) {
+    ExpectError(vault_->TotpWithKey("Bearer nope", name).status(), StatusCode::kUnauthenticated,
+                "unauthorized");
+    ExpectError(vault_->TotpWithKey("Bearer " + writer, name).status(),
+                StatusCode::kPermissionDenied, "insufficient_scope");
+  }
+  ExpectError(vault_->TotpWithKey("Bearer " + reader, "bobs-otp").status(), StatusCode::kNotFound,
+              "not_found");
+  auto not_totp = vault_->TotpWithKey("Bearer " + reader, "stripe");
+  auto not_totp_expected = vault_->Totp(Auth(reader), "stripe");
+  ASSERT_FALSE(not_totp.ok());
+  EXPECT_EQ(not_totp.status().ToString(), not_totp_expected.status().ToString());
+}
+
 }  // namespace
 }  // namespace strongroom::api
