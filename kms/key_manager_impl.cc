@@ -115,6 +115,34 @@ auto KeyManagerImpl::WithKek(const KekRef& ref, Fn&& fn)
   if (ref.wrapped_kek == nullptr || ref.wrapped_kek->empty()) {
     return InvalidArgumentError("identity has no wrapped KEK");
   }
+  // Single flight: concurrent misses for one KEK wait for the first one's HSM
+  // round trip instead of each making their own (a cold identity under load).
+  std::shared_ptr<std::mutex> gate;
+  {
+    std::lock_guard<std::mutex> lock(unwrapping_mu_);
+    std::shared_ptr<std::mutex>& slot = unwrapping_[key];
+    if (!slot) slot = std::make_shared<std::mutex>();
+    gate = slot;
+  }
+  std::unique_lock<std::mutex> gate_lock(*gate);
+  // The last one through the gate removes it (every copy is taken under unwrapping_mu_).
+  struct GateRelease {
+    KeyManagerImpl* self;
+    const CacheKey& key;
+    std::shared_ptr<std::mutex>& gate;
+    std::unique_lock<std::mutex>& gate_lock;
+    ~GateRelease() {
+      gate_lock.unlock();
+      std::lock_guard<std::mutex> lock(self->unwrapping_mu_);
+      if (gate.use_count() == 2) self->unwrapping_.erase(key);
+    }
+  } release{this, key, gate, gate_lock};
+  {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    if (auto it = cache_.find(key); it != cache_.end()) {
+      return fn(std::span<const std::uint8_t>(it->second, internal::kAes256KeyBytes));
+    }
+  }
   // HSM round trip without holding mu_, so warm identities are never blocked by it.
   Result<SecretBytes> kek = master_->Unwrap(*ref.wrapped_kek);
   if (!kek.ok()) return kek.status();

@@ -22,8 +22,9 @@
 // Thread safety: all methods may be called concurrently. Cache reads take a
 // shared lock (a DEK hit only sets its atomic CLOCK bit); a miss unwraps
 // through the HSM (KEK) or AES-KWP (DEK) without holding the lock, then
-// inserts under the exclusive lock (concurrent misses for the same key may
-// both unwrap; one result is kept, the other wiped). A DEK unwrapped while
+// inserts under the exclusive lock. Concurrent KEK misses for one identity
+// make one HSM call (the others wait for it, then read the cache); concurrent
+// DEK misses may both unwrap (one result is kept, the other wiped). A DEK unwrapped while
 // an Evict ran is not inserted. The KEK and DEK caches have separate locks,
 // never held together.
 #pragma once
@@ -33,6 +34,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <span>
 #include <string>
@@ -168,6 +170,10 @@ class KeyManagerImpl final : public KeyManager {
   std::map<CacheKey, std::uint8_t*> cache_;  // guarded by mu_; slots owned by arena_
   internal::LockedKeyArena arena_;           // guarded by mu_
   std::uint64_t kek_epoch_ = 0;              // guarded by mu_; bumped by every Evict
+  // One gate per KEK being unwrapped through the HSM (single flight); never
+  // held together with mu_ in the other order (gate, then mu_).
+  std::mutex unwrapping_mu_;
+  std::map<CacheKey, std::shared_ptr<std::mutex>> unwrapping_;  // guarded by unwrapping_mu_
 
   const std::size_t dek_capacity_;
   mutable std::shared_mutex dek_mu_;    // never held together with mu_

@@ -7,6 +7,7 @@
 #include <openssl/rsa.h>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <string>
 #include <thread>
@@ -174,6 +175,50 @@ TEST_F(KeyManagerImplTest, ConcurrentSealOpenEvict) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(failures.load(), 0);
+}
+
+// A cold identity hit by many requests at once costs one HSM call, not one each.
+TEST_F(KeyManagerImplTest, ConcurrentColdMissesShareOneUnwrap) {
+  auto master = std::make_unique<SoftwareMasterKey>();
+  SoftwareMasterKey* hook = master.get();
+  KeyManagerImpl manager(std::move(master), 0);
+  Bytes kek_a = *manager.NewWrappedKek();
+  Bytes kek_b = *manager.NewWrappedKek();
+  std::vector<Envelope> envelopes;
+  {
+    KeyManagerImpl sealer(std::make_unique<SoftwareMasterKey>(), 0);
+    envelopes.push_back(*sealer.Seal(KekRef{1, 1, &kek_a}, "a", "aad"));
+    envelopes.push_back(*sealer.Seal(KekRef{2, 1, &kek_b}, "b", "aad"));
+  }
+  // A slow HSM, so every thread misses while the first unwrap is in flight.
+  hook->on_unwrap = [] { std::this_thread::sleep_for(std::chrono::milliseconds(100)); };
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      const int which = t % 2;
+      Result<SecretBytes> p =
+          manager.Open(KekRef{which + 1, 1, which == 0 ? &kek_a : &kek_b}, envelopes[which], "aad");
+      if (!p.ok() || Str(*p) != (which == 0 ? "a" : "b")) ++failures;
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(manager.hsm_operations(), 2u);  // one per identity
+  EXPECT_EQ(manager.cached_keks(), 2u);
+}
+
+// A failed unwrap is not shared as a success: the next caller tries again.
+TEST_F(KeyManagerImplTest, FailedUnwrapIsRetriedByTheNextCaller) {
+  Bytes kek = *manager_->NewWrappedKek();
+  Bytes corrupt = kek;
+  corrupt[10] ^= 1;
+  const Envelope envelope = *manager_->Seal(KekRef{7, 1, &kek}, "x", "aad");
+  manager_->Evict(7);
+  EXPECT_FALSE(manager_->Open(KekRef{7, 1, &corrupt}, envelope, "aad").ok());
+  Result<SecretBytes> ok = manager_->Open(KekRef{7, 1, &kek}, envelope, "aad");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(Str(*ok), "x");
 }
 
 // --- DEK cache ---
