@@ -247,7 +247,7 @@ measure() {
   ratio="n/a"
   [[ -n "$BASE_RPS" && -n "$rps" && "$BASE_RPS" != 0 ]] && ratio="$(awk -v a="$rps" -v b="$BASE_RPS" 'BEGIN {printf "%.0f%%", 100 * a / b}')"
   # GET rows also against the baseline fed the very same requests (get.lua).
-  if [[ "$label" == "GET /v0/vault/:name"* && -n "$BASE_GET_RPS" && -n "$rps" && "$BASE_GET_RPS" != 0 ]]; then
+  if [[ ( "$label" == "GET /v0/vault/:name" || "$label" == "GET /v0/vault/:name (100k stored)" ) && -n "$BASE_GET_RPS" && -n "$rps" && "$BASE_GET_RPS" != 0 ]]; then
     ratio="$ratio / $(awk -v a="$rps" -v b="$BASE_GET_RPS" 'BEGIN {printf "%.0f%%", 100 * a / b}')"
   fi
   ROWS+=("| $label | ${rps:-?} | ${p50} | ${p99} | ${non2xx:-0}${errors:+ (sockets: $errors)} | $(( ${hwm:-0} / 1024 )) | $ops | $hsm | $ratio | $load / $others |")
