@@ -330,6 +330,7 @@ class VaultService::Impl {
     *now = clock_.NowMillis();
     SR_ASSIGN_OR_RETURN(Principal principal, CheckKey(read->key, bearer->token, *now));
     SR_RETURN_IF_ERROR(RequireScope(principal, model::kScopeRead));
+    SR_RETURN_IF_ERROR(read->credential_status);  // a corrupt row, only after 401/403
     if (!read->credential) return NotFoundError("credential not found");
     model::StoredCredential& row = *read->credential;
     if (row.expires_at && *row.expires_at <= *now) return Expired();
@@ -345,9 +346,12 @@ class VaultService::Impl {
     Touch(row.identity_id, row.name, now);
     row.last_used_at = std::max(row.last_used_at.value_or(now), now);
     std::string out;
-    out.reserve(512 + plain.size());
     AppendSummary(&out, row);
     out.pop_back();  // the summary's closing brace: "data" comes last
+    // One allocation for the rest, so no buffer holding secret text is ever
+    // reallocated (and freed unwiped): redaction grows the text by at most
+    // three "[REDACTED]" values (33 bytes).
+    out.reserve(out.size() + 9 + plain.size() + 64);
     out.append(",\"data\":");
     const std::string_view text(reinterpret_cast<const char*>(plain.data()), plain.size());
     if (!model::AppendRedactedData(&out, row.type, text)) {
@@ -560,15 +564,49 @@ class VaultService::Impl {
 
   void FlushLoop() {
     std::unique_lock<std::mutex> lock(mu_);
+    auto last_sweep = std::chrono::steady_clock::now();
     while (!stopping_) {
       cv_.wait_for(lock, options_.touch_flush_interval, [this] { return stopping_; });
       if (stopping_) break;
       lock.unlock();
       FlushTouches();
+      if (std::chrono::steady_clock::now() - last_sweep >= options_.identity_sweep_interval) {
+        ForgetDeletedIdentities();
+        last_sweep = std::chrono::steady_clock::now();
+      }
       lock.lock();
     }
   }
 
+ public:
+  // Identities deleted by another process (the admin CLI, another server):
+  // drop them here and wipe their cached KEKs and DEKs (crypto-shredding in
+  // this process too). Cheap: one identity listing.
+  void ForgetDeletedIdentities() {
+    std::vector<std::int64_t> cached;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& [id, identity] : identities_) cached.push_back(id);
+    }
+    if (cached.empty()) return;
+    Result<std::vector<model::Identity>> all = store_.ListIdentities();
+    if (!all.ok()) return;  // try again next round
+    std::vector<std::int64_t> live;
+    live.reserve(all->size());
+    for (const model::Identity& identity : *all) live.push_back(identity.id);
+    std::sort(live.begin(), live.end());
+    for (std::int64_t id : cached) {
+      if (std::binary_search(live.begin(), live.end(), id)) continue;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        identities_.erase(id);
+      }
+      keys_.Evict(id);
+      spdlog::info("identity {} was deleted: its cached keys are wiped", id);
+    }
+  }
+
+ private:
   void Touch(std::int64_t identity_id, const std::string& name, UnixMillis at) {
     std::lock_guard<std::mutex> lock(mu_);
     auto [it, inserted] = pending_.try_emplace(TouchKey{identity_id, name}, at);
@@ -702,6 +740,7 @@ Result<ordered_json> VaultService::PopBackupCode(const Principal& principal,
 }
 bool VaultService::Ready(ordered_json* body) { return impl_->Ready(body); }
 std::uint64_t VaultService::HsmOperations() const { return impl_->HsmOperations(); }
+void VaultService::ForgetDeletedIdentities() { impl_->ForgetDeletedIdentities(); }
 void VaultService::FlushTouches() { impl_->FlushTouches(); }
 void VaultService::Shutdown() { impl_->Shutdown(); }
 

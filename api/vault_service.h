@@ -8,8 +8,13 @@
 //
 // What is protected: credential data and API keys. Authorization happens here,
 // not in the faces: each method checks the principal's scope itself, and every
-// credential lookup is keyed by (principal.identity_id, name), so a foreign name
-// is indistinguishable from a missing one (404).
+// credential lookup is keyed by (principal.identity_id, name) (GetText and
+// TotpWithKey: by the key's own identity id inside the one joined read), so a
+// foreign name is indistinguishable from a missing one (404). GetText and
+// TotpWithKey read the credential row in the same statement as the key, before
+// the key's secret is checked; the row is used (and a corrupt one reported)
+// only after 401/403, at the cost of a microsecond-scale timing difference
+// between existing and missing names, which are not secret (SPEC 3).
 //
 // Statuses returned (error_code in brackets):
 //   UNAUTHENTICATED [unauthorized]        missing/malformed/unknown/expired/revoked key
@@ -22,9 +27,11 @@
 // Messages are log-safe: they never contain a secret value, an API key or a body.
 //
 // lastUsedAt: get, totp and backup record a use. Uses are kept in memory and
-// written to the store in batches (every `touch_flush_interval` and on Shutdown);
-// everything this service returns overlays pending uses, so the batching is not
-// observable through it. A get reports the time of that very retrieval as its
+// written to the store in batches (every `touch_flush_interval`, default 1 s,
+// and on Shutdown); everything this service returns overlays pending uses, so
+// the batching is not observable through it. Other servers sharing the store
+// see a use up to one interval late, and a crash (kill -9) loses at most the
+// last interval's uses. A get reports the time of that very retrieval as its
 // lastUsedAt (the response describes the credential as of after the read).
 //
 // Thread safety: all methods are safe to call concurrently. The store, key
@@ -62,6 +69,9 @@ struct Principal {
 struct VaultServiceOptions {
   // How often pending lastUsedAt updates are written to the store.
   std::chrono::milliseconds touch_flush_interval{1000};
+  // How often identities deleted by another process are noticed and their
+  // cached keys wiped (checked by the flush thread, so at that granularity).
+  std::chrono::milliseconds identity_sweep_interval{10000};
 };
 
 class VaultService final {
@@ -137,6 +147,10 @@ class VaultService final {
 
   // Writes pending uses to the store now (tests; Shutdown).
   void FlushTouches();
+  // Forgets identities that no longer exist in the store (deleted by the admin
+  // CLI or another server) and wipes their cached KEKs and DEKs
+  // (kms::KeyManager::Evict). Runs every `identity_sweep_interval`; public for tests.
+  void ForgetDeletedIdentities();
   // Stops the background flusher and flushes. Idempotent.
   void Shutdown();
 

@@ -59,7 +59,13 @@ void SetUpLogging() {
     logger = std::make_shared<spdlog::logger>("strongroom",
                                               std::make_shared<BufferedFdSink>(STDERR_FILENO));
     logger->flush_on(spdlog::level::warn);
+    // The flusher thread must never receive SIGINT/SIGTERM (only the main
+    // thread's sigwait() may): start it with every signal blocked.
+    sigset_t all, previous;
+    ::sigfillset(&all);
+    ::pthread_sigmask(SIG_SETMASK, &all, &previous);
     spdlog::flush_every(std::chrono::seconds(1));
+    ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   }
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);

@@ -209,8 +209,9 @@ Result<std::unique_ptr<store::CredentialStore>> OpenStore(const config::StoreCon
                                                           int workers) {
   if (store.backend == "sqlite") {
     store::SqliteStoreOptions options;
-    // One read connection per worker, so concurrent GETs never queue for one.
-    options.read_connections = std::max(options.read_connections, workers);
+    // One read connection per worker, so concurrent GETs never queue for one
+    // (at most 32: each holds two file descriptors and its own page cache).
+    options.read_connections = std::clamp(workers, options.read_connections, 32);
     return store::OpenSqliteStore(store.path, options);
   }
   if (store.backend == "mysql") {

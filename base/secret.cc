@@ -25,9 +25,9 @@ void HardenProcess() {
 
 bool LockMemory(const void* ptr, std::size_t len) {
   if (ptr == nullptr || len == 0) return true;
-  if (::mlock(ptr, len) != 0) return false;
+  // Out of any core dump even when the lock fails (RLIMIT_MEMLOCK reached).
   ::madvise(const_cast<void*>(ptr), len, MADV_DONTDUMP);
-  return true;
+  return ::mlock(ptr, len) == 0;
 }
 
 void UnlockMemory(const void* ptr, std::size_t len) {

@@ -86,8 +86,10 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b);
 // other users (PR_SET_DUMPABLE 0). Called once by the server at start-up.
 void HardenProcess();
 
-// Locks pages holding key material so they are never swapped; returns false
-// (and the caller carries on) when the limit on locked memory is reached.
+// Locks pages holding key material so they are never swapped and marks them
+// MADV_DONTDUMP (whole pages; the mark is applied even when locking fails);
+// returns false (and the caller carries on) when the limit on locked memory is
+// reached.
 bool LockMemory(const void* ptr, std::size_t len);
 void UnlockMemory(const void* ptr, std::size_t len);
 

@@ -80,7 +80,10 @@ std::string_view AsChars(const Bytes& bytes) {
 
 KeyManagerImpl::KeyManagerImpl(std::unique_ptr<internal::MasterKey> master,
                                std::size_t dek_cache_capacity)
-    : master_(std::move(master)), dek_capacity_(dek_cache_capacity) {}
+    : master_(std::move(master)), dek_capacity_(dek_cache_capacity) {
+  // Up front, so InsertDek never fails half-way between the map and the ring.
+  clock_.reserve(dek_capacity_);
+}
 
 // The arenas' destructors wipe every cached KEK and DEK.
 KeyManagerImpl::~KeyManagerImpl() = default;
@@ -134,7 +137,12 @@ auto KeyManagerImpl::WithKek(const KekRef& ref, Fn&& fn)
     ~GateRelease() {
       gate_lock.unlock();
       std::lock_guard<std::mutex> lock(self->unwrapping_mu_);
-      if (gate.use_count() == 2) self->unwrapping_.erase(key);
+      gate_lock.release();  // the mutex dies with the last copy; nothing to unlock later
+      gate.reset();
+      auto it = self->unwrapping_.find(key);
+      if (it != self->unwrapping_.end() && it->second.use_count() == 1) {
+        self->unwrapping_.erase(it);
+      }
     }
   } release{this, key, gate, gate_lock};
   {
@@ -203,6 +211,13 @@ Result<SecretBytes> KeyManagerImpl::Open(const KekRef& kek, const Envelope& enve
   }
   const DekKeyView key{kek.identity_id, kek.kek_version, AsChars(envelope.wrapped_dek)};
   std::uint64_t epoch = 0;
+  // A hit copies the DEK out (wiped on return) and decrypts after the shared
+  // lock is released, so inserts and Evict never wait for a large decrypt.
+  struct WipedDek {
+    std::uint8_t bytes[internal::kAes256KeyBytes];
+    ~WipedDek() { SecureWipe(bytes, sizeof bytes); }
+  } hit;
+  bool found = false;
   {
     std::shared_lock<std::shared_mutex> lock(dek_mu_);
     if (auto it = deks_.find(key); it != deks_.end()) {
@@ -212,12 +227,16 @@ Result<SecretBytes> KeyManagerImpl::Open(const KekRef& kek, const Envelope& enve
         entry.referenced.store(true, std::memory_order_relaxed);
       }
       dek_hits_.fetch_add(1, std::memory_order_relaxed);
-      // Under the shared lock, so the slot is neither wiped nor reused meanwhile.
-      // A forged ciphertext or AAD still fails here: GCM authenticates it.
-      return internal::OpenWithDek(
-          std::span<const std::uint8_t>(entry.slot, internal::kAes256KeyBytes), envelope, aad);
+      std::memcpy(hit.bytes, entry.slot, sizeof hit.bytes);
+      found = true;
+    } else {
+      epoch = dek_epoch_;
     }
-    epoch = dek_epoch_;
+  }
+  if (found) {
+    // A forged ciphertext or AAD still fails here: GCM authenticates it.
+    return internal::OpenWithDek(std::span<const std::uint8_t>(hit.bytes, sizeof hit.bytes),
+                                 envelope, aad);
   }
   SecretBytes dek;
   const Status unwrapped = WithKek(kek, [&](std::span<const std::uint8_t> kek_bytes) -> Status {
@@ -248,13 +267,15 @@ void KeyManagerImpl::InsertDek(const DekKeyView& key, std::span<const std::uint8
     clock_.push_back(ClockSlot{key.identity_id, &*it});
     return;
   }
-  // Full: reuse the victim's node and slot (no allocation, no arena search).
+  // Full: reuse the victim's node and slot (no arena search). The one
+  // allocation (the key's bytes) happens before anything is taken apart.
+  std::string wrapped(key.wrapped_dek);
   ClockSlot& victim = clock_[ClockVictim()];
   auto node = deks_.extract(deks_.find(victim.entry->first));
   SecureWipe(node.mapped().slot, internal::kAes256KeyBytes);
   node.key().identity_id = key.identity_id;
   node.key().kek_version = key.kek_version;
-  node.key().wrapped_dek.assign(key.wrapped_dek);
+  node.key().wrapped_dek.swap(wrapped);
   std::memcpy(node.mapped().slot, dek.data(), internal::kAes256KeyBytes);
   node.mapped().referenced.store(false, std::memory_order_relaxed);
   victim.identity_id = key.identity_id;

@@ -11,6 +11,8 @@
 namespace strongroom::model {
 namespace {
 
+using internal::WipeOnExit;
+using internal::WipeStrings;
 using nlohmann::json;
 
 constexpr std::size_t kMaxNameLength = 128;
@@ -29,33 +31,6 @@ std::string Label(std::string_view prefix, std::string_view key) {
   if (key.size() > kMaxFieldNameInMessage) out += "...";
   return out;
 }
-
-// Overwrites every string in `value` before it is destroyed: `data` copies hold
-// plaintext secrets in ordinary std::strings.
-void WipeStrings(json& value) {
-  if (value.is_string()) {
-    auto& s = value.get_ref<std::string&>();
-    SecureWipe(s.data(), s.size());
-  } else if (value.is_structured()) {
-    for (json& child : value) WipeStrings(child);
-  }
-}
-
-class WipeOnExit final {
- public:
-  explicit WipeOnExit(json& value) : value_(value) {}
-  WipeOnExit(const WipeOnExit&) = delete;
-  WipeOnExit& operator=(const WipeOnExit&) = delete;
-  ~WipeOnExit() {
-    try {
-      WipeStrings(value_);
-    } catch (...) {  // NOLINT(bugprone-empty-catch): a destructor must not throw
-    }
-  }
-
- private:
-  json& value_;
-};
 
 // Replaces a secret string in place, wiping the old value first.
 void ReplaceSecret(json& slot, std::string_view value) {

@@ -68,12 +68,14 @@ class CredentialStore {
   // The hot read path (a GET): API key `key_id` and, in the same statement and
   // snapshot, the credential `name` of that key's identity. NOT_FOUND if the
   // key does not exist; `credential` is nullopt when the identity has no
-  // credential by that name. One round trip instead of GetApiKey +
-  // GetCredential; the caller still checks the key (hash, expiry, revocation)
-  // before it uses the credential.
+  // credential by that name, and `credential_status` says why a row that
+  // exists could not be decoded (DATA_LOSS), so that the caller checks the key
+  // (hash, expiry, revocation, scope) before reporting it. One round trip
+  // instead of GetApiKey + GetCredential.
   struct KeyedCredential {
     model::ApiKeyRecord key;
     std::optional<model::StoredCredential> credential;
+    Status credential_status = Status::Ok();
   };
   virtual Result<KeyedCredential> GetCredentialWithKey(std::string_view key_id,
                                                        std::string_view name) = 0;

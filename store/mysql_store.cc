@@ -354,8 +354,14 @@ class MysqlCredentialStore final : public CredentialStore {
       b.BindText(2, key_id);
       ResultSetPtr rs(ps.executeQuery());
       if (!rs->next()) return Status::Ok();
-      SR_ASSIGN_OR_RETURN(auto decoded, internal::DecodeKeyedCredential(Row{*rs}));
-      out = KeyedCredential{std::move(decoded.first), std::move(decoded.second)};
+      auto decoded = internal::DecodeKeyedCredential(Row{*rs});
+      KeyedCredential keyed{std::move(decoded.first), std::nullopt, Status::Ok()};
+      if (decoded.second.ok()) {
+        keyed.credential = std::move(decoded.second).value();
+      } else {
+        keyed.credential_status = decoded.second.status();
+      }
+      out = std::move(keyed);
       return Status::Ok();
     }));
     if (!out) return NotFoundError("API key not found");

@@ -45,4 +45,20 @@ SecretStdString DumpToSecret(const nlohmann::json& value) {
   return out;
 }
 
+void WipeStrings(nlohmann::json& value) {
+  if (value.is_string()) {
+    auto& s = value.get_ref<std::string&>();
+    SecureWipe(s.data(), s.size());
+  } else if (value.is_structured()) {
+    for (nlohmann::json& child : value) WipeStrings(child);
+  }
+}
+
+WipeOnExit::~WipeOnExit() {
+  try {
+    WipeStrings(value_);
+  } catch (...) {  // NOLINT(bugprone-empty-catch): a destructor must not throw
+  }
+}
+
 }  // namespace strongroom::model::internal

@@ -23,4 +23,20 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 // freed heap). Uses nlohmann's serializer with our string type, as json::dump does.
 SecretStdString DumpToSecret(const nlohmann::json& value);
 
+// Overwrites every string in `value` before it is destroyed: `data` copies hold
+// plaintext secrets in ordinary std::strings.
+void WipeStrings(nlohmann::json& value);
+
+// Runs WipeStrings on `value` when the scope ends.
+class WipeOnExit final {
+ public:
+  explicit WipeOnExit(nlohmann::json& value) : value_(value) {}
+  WipeOnExit(const WipeOnExit&) = delete;
+  WipeOnExit& operator=(const WipeOnExit&) = delete;
+  ~WipeOnExit();
+
+ private:
+  nlohmann::json& value_;
+};
+
 }  // namespace strongroom::model::internal

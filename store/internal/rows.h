@@ -201,19 +201,20 @@ inline constexpr char kGetCredentialWithKeySql[] =
     " FROM api_keys k LEFT JOIN credentials c ON c.identity_id = k.identity_id AND c.name = ?"
     " WHERE k.key_id = ?";
 
-// Decodes a kGetCredentialWithKeySql row.
+// Decodes a kGetCredentialWithKeySql row: the key, and the credential (nullopt
+// when there is none) or why it could not be decoded. A bad credential row
+// does not fail the key, so the caller can still answer 401/403 first.
 template <typename Row>
-Result<std::pair<model::ApiKeyRecord, std::optional<model::StoredCredential>>>
+std::pair<model::ApiKeyRecord, Result<std::optional<model::StoredCredential>>>
 DecodeKeyedCredential(const Row& row) {
-  std::pair<model::ApiKeyRecord, std::optional<model::StoredCredential>> out;
-  out.first = DecodeApiKey(row);
-  if (row.OptInt64(kKeyedCredentialOffset)) {
-    SR_ASSIGN_OR_RETURN(model::StoredCredential c,
-                        DecodeCredential(OffsetRow<Row>{row, kKeyedCredentialOffset},
-                                         /*with_envelope=*/true));
-    out.second = std::move(c);
+  model::ApiKeyRecord key = DecodeApiKey(row);
+  if (!row.OptInt64(kKeyedCredentialOffset)) {
+    return {std::move(key), std::optional<model::StoredCredential>()};
   }
-  return out;
+  Result<model::StoredCredential> c =
+      DecodeCredential(OffsetRow<Row>{row, kKeyedCredentialOffset}, /*with_envelope=*/true);
+  if (!c.ok()) return {std::move(key), c.status()};
+  return {std::move(key), std::optional<model::StoredCredential>(std::move(c).value())};
 }
 
 // Every stored name is non-empty, so `name > ''` starts from the beginning.

@@ -2,6 +2,7 @@
 #include "api/vault_service.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <nlohmann/json.hpp>
 
 #include "api/admin.h"
@@ -547,6 +548,54 @@ TEST_F(VaultServiceTest, TotpWithKeyIsAuthenticatePlusTotp) {
   auto not_totp_expected = vault_->Totp(Auth(reader), "stripe");
   ASSERT_FALSE(not_totp.ok());
   EXPECT_EQ(not_totp.status().ToString(), not_totp_expected.status().ToString());
+}
+
+// An identity deleted behind the server's back (the admin CLI is another
+// process) has its cached keys wiped here too once the sweep notices.
+TEST_F(VaultServiceTest, DeletedIdentitiesAreForgottenAndTheirKeysEvicted) {
+  Put(alice_, "a", ApiKeyBody());
+  Put(bob_, "b", ApiKeyBody());
+  ASSERT_TRUE(vault_->Get(alice_, "a").ok());
+  ASSERT_TRUE(vault_->Get(bob_, "b").ok());
+  vault_->ForgetDeletedIdentities();
+  EXPECT_TRUE(keys_.evicted.empty());  // both still exist
+  ASSERT_TRUE(store_->DeleteIdentity("bob").ok());
+  vault_->ForgetDeletedIdentities();
+  EXPECT_EQ(keys_.evicted, std::vector<std::int64_t>{bob_.identity_id});
+  vault_->ForgetDeletedIdentities();  // once only
+  EXPECT_EQ(keys_.evicted.size(), 1u);
+  EXPECT_TRUE(vault_->Get(alice_, "a").ok());
+  // Store outages leave the caches alone.
+  store_->Fail(UnavailableError("down", "store_unavailable"));
+  vault_->ForgetDeletedIdentities();
+  store_->Fail(std::nullopt);
+  EXPECT_EQ(keys_.evicted.size(), 1u);
+}
+
+// A corrupt row (a type this build does not know) is reported only to a caller
+// who passes the key and scope checks: 401 and 403 come first, as before.
+TEST_F(VaultServiceTest, CorruptRowIsReportedOnlyAfterKeyAndScope) {
+  const std::string reader = Key("alice", model::kScopeRead);
+  const std::string writer = Key("alice", model::kScopeWrite);
+  Put(alice_, "bent", ApiKeyBody());
+  sqlite3* db = nullptr;
+  const std::string path = dir_.path() + "/vault.db";
+  ASSERT_EQ(::sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ::sqlite3_busy_timeout(db, 5000);
+  ASSERT_EQ(::sqlite3_exec(db, "UPDATE credentials SET type = 'BOGUS' WHERE name = 'bent'", nullptr,
+                           nullptr, nullptr),
+            SQLITE_OK);
+  ::sqlite3_close(db);
+  for (const std::string name : {"bent", "missing"}) {
+    ExpectError(vault_->GetText("Bearer nope", name).status(), StatusCode::kUnauthenticated,
+                "unauthorized");
+    ExpectError(vault_->GetText("Bearer " + writer, name).status(), StatusCode::kPermissionDenied,
+                "insufficient_scope");
+  }
+  ExpectError(vault_->GetText("Bearer " + reader, "bent").status(), StatusCode::kDataLoss,
+              "integrity_error");
+  ExpectError(vault_->TotpWithKey("Bearer " + writer, "bent").status(),
+              StatusCode::kPermissionDenied, "insufficient_scope");
 }
 
 }  // namespace
