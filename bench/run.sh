@@ -408,7 +408,7 @@ mkdir -p "$(dirname "$OUT")"
   echo "- Date: $(date -u +%Y-%m-%dT%H:%M:%SZ); backend: **$BACKEND**; git: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (dirty tree)')"
   echo "- Machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo) RAM; $(uname -r)"
   echo "- Load: wrk -t2 -c$CONNECTIONS -d${DURATION}s --latency on the same machine over loopback; server --threads $THREADS; clients send no Connection header"
-  echo "- Last column: 1-minute load average when the run started (includes this benchmark's own ~4 runnable threads) / CPU used during the run by processes other than this server and its wrk, as % of the whole machine (the noise indicator). Uptime at the end: $(uptime | sed 's/.*load average/load average/')"
+  echo "- Last column: 1-minute load average when the run started (includes this benchmark's own ~4 runnable threads) / CPU used during the run by processes other than this server and its wrk, plus time the hypervisor stole (steal), as % of the whole machine (the noise indicator). Uptime at the end: $(uptime | sed 's/.*load average/load average/')"
   echo "- Seed: $SEED_LINE; first start (provisioning) ${FIRST_START_MS} ms"
   echo "- vs baseline: req/s as a share of the bare Pistache row; GET rows add a second share, of the baseline fed GET's very requests (same Lua script, paths and Authorization header)"
   echo
