@@ -327,8 +327,7 @@ class VaultHandler final : public Http::Handler {
       }
       case Route::kCredential:
         switch (request.method()) {
-          case Http::Method::Get:
-            return Render(vault.Get(*principal, *name), 200);
+          // GET answered above (GetText); a name that does not decode stops earlier.
           case Http::Method::Put: {
             // Scope before body checks: a read-only key learns nothing from 4xx details.
             if ((principal->scopes & model::kScopeWrite) == 0) {
@@ -352,8 +351,6 @@ class VaultHandler final : public Http::Handler {
             break;
         }
         break;
-      case Route::kTotp:
-        return Render(vault.Totp(*principal, *name), 200);
       case Route::kBackup:
         return Render(vault.PopBackupCode(*principal, *name), 200);
       default:

@@ -354,14 +354,7 @@ class MysqlCredentialStore final : public CredentialStore {
       b.BindText(2, key_id);
       ResultSetPtr rs(ps.executeQuery());
       if (!rs->next()) return Status::Ok();
-      auto decoded = internal::DecodeKeyedCredential(Row{*rs});
-      KeyedCredential keyed{std::move(decoded.first), std::nullopt, Status::Ok()};
-      if (decoded.second.ok()) {
-        keyed.credential = std::move(decoded.second).value();
-      } else {
-        keyed.credential_status = decoded.second.status();
-      }
-      out = std::move(keyed);
+      out = internal::DecodeKeyedCredential(Row{*rs});
       return Status::Ok();
     }));
     if (!out) return NotFoundError("API key not found");

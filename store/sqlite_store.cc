@@ -277,14 +277,7 @@ class SqliteCredentialStore final : public CredentialStore {
     stmt.BindText(2, key_id);
     SR_ASSIGN_OR_RETURN(bool row, stmt.Step("reading API key and credential"));
     if (!row) return NotFoundError("API key not found");
-    auto decoded = internal::DecodeKeyedCredential(stmt);
-    KeyedCredential out{std::move(decoded.first), std::nullopt, Status::Ok()};
-    if (decoded.second.ok()) {
-      out.credential = std::move(decoded.second).value();
-    } else {
-      out.credential_status = decoded.second.status();
-    }
-    return out;
+    return internal::DecodeKeyedCredential(stmt);
   }
 
   Result<std::vector<model::StoredCredential>> ListCredentials(std::int64_t identity_id,

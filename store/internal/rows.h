@@ -29,6 +29,7 @@
 
 #include "base/result.h"
 #include "model/credential.h"
+#include "store/credential_store.h"
 
 namespace strongroom::store::internal {
 
@@ -201,20 +202,21 @@ inline constexpr char kGetCredentialWithKeySql[] =
     " FROM api_keys k LEFT JOIN credentials c ON c.identity_id = k.identity_id AND c.name = ?"
     " WHERE k.key_id = ?";
 
-// Decodes a kGetCredentialWithKeySql row: the key, and the credential (nullopt
-// when there is none) or why it could not be decoded. A bad credential row
-// does not fail the key, so the caller can still answer 401/403 first.
+// Decodes a kGetCredentialWithKeySql row. A credential row that cannot be
+// decoded does not fail the key: it is returned as credential_status, so the
+// caller can still answer 401/403 first.
 template <typename Row>
-std::pair<model::ApiKeyRecord, Result<std::optional<model::StoredCredential>>>
-DecodeKeyedCredential(const Row& row) {
-  model::ApiKeyRecord key = DecodeApiKey(row);
-  if (!row.OptInt64(kKeyedCredentialOffset)) {
-    return {std::move(key), std::optional<model::StoredCredential>()};
-  }
+CredentialStore::KeyedCredential DecodeKeyedCredential(const Row& row) {
+  CredentialStore::KeyedCredential out{DecodeApiKey(row), std::nullopt, Status::Ok()};
+  if (!row.OptInt64(kKeyedCredentialOffset)) return out;
   Result<model::StoredCredential> c =
       DecodeCredential(OffsetRow<Row>{row, kKeyedCredentialOffset}, /*with_envelope=*/true);
-  if (!c.ok()) return {std::move(key), c.status()};
-  return {std::move(key), std::optional<model::StoredCredential>(std::move(c).value())};
+  if (c.ok()) {
+    out.credential = std::move(c).value();
+  } else {
+    out.credential_status = c.status();
+  }
+  return out;
 }
 
 // Every stored name is non-empty, so `name > ''` starts from the beginning.
