@@ -4,6 +4,7 @@
 
 #include "base/secret.h"
 
+#include "base/secret_json.h"
 #include "model/internal/json_util.h"
 #include "model/internal/type_table.h"
 
@@ -45,14 +46,14 @@ bool AppendRedactedData(std::string* out, CredentialType type, std::string_view 
   }
   nlohmann::json data =
       nlohmann::json::parse(stored.begin(), stored.end(), nullptr, /*allow_exceptions=*/false);
-  internal::WipeOnExit wipe_data(data);
+  JsonWipeGuard wipe_data(data);
   if (!data.is_object()) return false;
   nlohmann::json redacted = RedactData(type, data);
-  internal::WipeOnExit wipe_redacted(redacted);
+  JsonWipeGuard wipe_redacted(redacted);
   // Stored data is valid UTF-8 (ParseCredentialInput dumped it), so the strict
   // serializer behind DumpToSecret writes what dump(..., replace) would.
   try {
-    const SecretStdString text = internal::DumpToSecret(redacted);
+    const SecretStdString text = DumpToSecret(redacted);
     out->append(text.data(), text.size());
   } catch (const nlohmann::json::exception&) {
     return false;  // not UTF-8: not something ParseCredentialInput wrote

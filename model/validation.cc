@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/secret_json.h"
 #include "model/internal/base32.h"
 #include "model/internal/json_util.h"
 #include "model/internal/otpauth.h"
@@ -11,8 +12,6 @@
 namespace strongroom::model {
 namespace {
 
-using internal::WipeOnExit;
-using internal::WipeStrings;
 using nlohmann::json;
 
 constexpr std::size_t kMaxNameLength = 128;
@@ -34,7 +33,7 @@ std::string Label(std::string_view prefix, std::string_view key) {
 
 // Replaces a secret string in place, wiping the old value first.
 void ReplaceSecret(json& slot, std::string_view value) {
-  WipeStrings(slot);
+  WipeJsonStrings(slot);
   slot = std::string(value);
 }
 
@@ -133,7 +132,7 @@ Status ImportOtpauthUri(json& data, json& metadata) {
   }
   SR_ASSIGN_OR_RETURN(internal::OtpauthUri uri,
                       internal::ParseOtpauthUri(uri_it->get_ref<const std::string&>()));
-  WipeStrings(*uri_it);
+  WipeJsonStrings(*uri_it);
   data.erase(uri_it);
   data[std::string(internal::kTotpSecretField)] = std::string(uri.secret.view());
 
@@ -251,7 +250,7 @@ Result<CredentialInput> ParseCredentialInput(const json& body, UnixMillis /*now*
   SR_RETURN_IF_ERROR(CheckMetadata(metadata));
 
   json data = *data_it;
-  WipeOnExit wipe_data(data);
+  JsonWipeGuard wipe_data(data);
   if (*type == CredentialType::kTotp) SR_RETURN_IF_ERROR(ImportOtpauthUri(data, metadata));
   SR_RETURN_IF_ERROR(CheckRequired(info, data));
 
@@ -268,7 +267,7 @@ Result<CredentialInput> ParseCredentialInput(const json& body, UnixMillis /*now*
   input.type = *type;
   input.expires_at = expires_at;
   try {
-    input.data_json = internal::DumpToSecret(data);
+    input.data_json = DumpToSecret(data);
     input.metadata_json = metadata.dump();
   } catch (const json::exception&) {
     // Only reachable with strings that are not UTF-8, which the JSON parser and

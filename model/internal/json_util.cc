@@ -36,29 +36,4 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
-SecretStdString DumpToSecret(const nlohmann::json& value) {
-  SecretStdString out;
-  nlohmann::detail::serializer<nlohmann::json> s(
-      nlohmann::detail::output_adapter<char, SecretStdString>(out), ' ',
-      nlohmann::json::error_handler_t::strict);
-  s.dump(value, /*pretty_print=*/false, /*ensure_ascii=*/false, /*indent_step=*/0);
-  return out;
-}
-
-void WipeStrings(nlohmann::json& value) {
-  if (value.is_string()) {
-    auto& s = value.get_ref<std::string&>();
-    SecureWipe(s.data(), s.size());
-  } else if (value.is_structured()) {
-    for (nlohmann::json& child : value) WipeStrings(child);
-  }
-}
-
-WipeOnExit::~WipeOnExit() {
-  try {
-    WipeStrings(value_);
-  } catch (...) {  // NOLINT(bugprone-empty-catch): a destructor must not throw
-  }
-}
-
 }  // namespace strongroom::model::internal
