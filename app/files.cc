@@ -38,10 +38,11 @@ void SyncDirectory(const std::string& dir) {
 Status WriteFileAtomic(const std::string& path, std::string_view content, mode_t mode,
                        bool overwrite) {
   const std::filesystem::path target(path);
-  std::string dir = target.parent_path().string();
-  if (dir.empty()) dir = ".";
-  // Built with append rather than operator+ chains: GCC 12 at -O3 reports a
-  // false -Wrestrict inside std::string's operator+.
+  // Built without assigning a literal to a string that may hold one already
+  // and with append rather than operator+ chains: GCC 12 at -O3 reports a false
+  // -Wrestrict inside std::string's assign and operator+ (GCC bug 105329).
+  const std::string dir =
+      target.parent_path().empty() ? std::string(".") : target.parent_path().string();
   std::string leaf = ".";
   leaf.append(target.filename().string()).append(".XXXXXX");
   std::string temp = (std::filesystem::path(dir) / leaf).string();

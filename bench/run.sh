@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Strongroom benchmarks (issue 6): one command, loopback only, bounded in time
-# (about 3 minutes with the defaults: 12 wrk runs of --duration seconds, a
+# (about 3 minutes with the defaults: 13 wrk runs of --duration seconds, a
 # ~45 s seed and the 100,000-credential start-up check).
 #
 #   bench/run.sh [--backend sqlite|mysql] [--duration SECONDS] [--connections N]
@@ -339,6 +339,8 @@ measure "GET /v0/vault/:name" "$SERVER_PID" "$SERVER_URL" get.lua
 measure "MCP tools/call vault.get" "$SERVER_PID" "$SERVER_URL" mcp_get.lua
 BENCH_LIST_IDENTITY=small measure "GET /v0/vault (100 credentials)" "$SERVER_PID" "$SERVER_URL" list.lua
 BENCH_LIST_IDENTITY=bench0 measure "GET /v0/vault (1,000 credentials)" "$SERVER_PID" "$SERVER_URL" list.lua
+BENCH_LIST_IDENTITY=bench0 BENCH_LIST_LIMIT=none \
+  measure "GET /v0/vault (1,000 credentials, no limit)" "$SERVER_PID" "$SERVER_URL" list.lua
 BENCH_TOTP_COUNT=10 measure "GET /v0/vault/:name/totp" "$SERVER_PID" "$SERVER_URL" totp.lua
 BENCH_BACKUP_COUNT=1000 measure "POST /v0/vault/:name/totp/backup" "$SERVER_PID" "$SERVER_URL" backup.lua
 measure "PUT /v0/vault/:name (new)" "$SERVER_PID" "$SERVER_URL" put_new.lua

@@ -1,21 +1,31 @@
 #!/usr/bin/env bash
 # Configures and builds Strongroom.
-#   bash ops/build.sh              -> build/        (RelWithDebInfo)
-#   bash ops/build.sh --sanitize   -> build-asan/   (AddressSanitizer + UndefinedBehaviorSanitizer)
+#   bash ops/build.sh              -> build/         (RelWithDebInfo, warnings are errors)
+#   bash ops/build.sh --sanitize   -> build-asan/    (AddressSanitizer + UndefinedBehaviorSanitizer)
+#   bash ops/build.sh --release    -> build-release/ (Release, no tests, warnings are errors:
+#                                     what a packager builds, checked strictly in CI)
 # Extra arguments after the options are passed to `cmake --build` (e.g. --target strongroom).
+# A consumer's own `cmake -DCMAKE_BUILD_TYPE=Release` build leaves STRONGROOM_WERROR off.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="$ROOT/build"
-CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTRONGROOM_WERROR=ON)
 
-if [[ "${1:-}" == "--sanitize" ]]; then
-  BUILD_DIR="$ROOT/build-asan"
-  CMAKE_ARGS+=(-DSTRONGROOM_SANITIZE=ON)
-  shift
-fi
+case "${1:-}" in
+  --sanitize)
+    BUILD_DIR="$ROOT/build-asan"
+    CMAKE_ARGS+=(-DSTRONGROOM_SANITIZE=ON)
+    shift
+    ;;
+  --release)
+    BUILD_DIR="$ROOT/build-release"
+    CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=Release -DSTRONGROOM_WERROR=ON -DSTRONGROOM_TESTS=OFF)
+    shift
+    ;;
+esac
 
-# One compiler cache for both build trees, inside the repo's (git-ignored) build area
+# One compiler cache for all build trees, inside the repo's (git-ignored) build area
 # unless the caller already chose one.
 export CCACHE_DIR="${CCACHE_DIR:-$ROOT/build/.ccache}"
 mkdir -p "$CCACHE_DIR"

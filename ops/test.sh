@@ -51,7 +51,12 @@ if step "build" bash ops/build.sh; then
   step "tests" ctest --test-dir build --output-on-failure -j"$JOBS" || true
 fi
 
-# 2. The same tests under ASan + UBSan.
+# 2. What a packager builds: Release (-O3), no tests, still with warnings as errors here,
+#    so an optimiser-only warning (GCC 12's -Wrestrict, say) is caught before a consumer,
+#    whose build has no -Werror, ever sees it.
+step "build (Release)" bash ops/build.sh --release || true
+
+# 3. The same tests under ASan + UBSan.
 if step "build (ASan+UBSan)" bash ops/build.sh --sanitize; then
   # LeakSanitizer stops the process with ptrace at exit, which some containers
   # forbid (seccomp, no CAP_SYS_PTRACE); it then aborts every process with a
