@@ -34,10 +34,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "store/credential_store.h"
 #include "store/internal/migrations.h"

@@ -328,21 +328,28 @@ class SqlCredentialStore final : public CredentialStore {
     return std::move(*out);
   }
 
-  // At most one row of `id`, decoded; NOT_FOUND `not_found` if none.
+  // At most one row of `id`, decoded; NOT_FOUND `not_found` if none. The
+  // GET hot path: the row is decoded straight into `out`, moved once more
+  // into the result.
   template <typename T, typename Bind, typename Decode>
   Result<T> ReadOne(SqlId id, std::string_view what, const char* not_found, Bind&& bind,
                     Decode&& decode) {
-    SR_ASSIGN_OR_RETURN(std::optional<T> row,
-                        Read(what, [&](Session& s) -> Result<std::optional<T>> {
-                          SR_ASSIGN_OR_RETURN(Statement st, s.Prepare(id));
-                          bind(st);
-                          SR_ASSIGN_OR_RETURN(bool found, st.Step(what));
-                          if (!found) return std::optional<T>();
-                          SR_ASSIGN_OR_RETURN(T value, Result<T>(decode(st)));
-                          return std::optional<T>(std::move(value));
-                        }));
-    if (!row) return NotFoundError(not_found);
-    return std::move(*row);
+    std::optional<T> out;
+    SR_RETURN_IF_ERROR(backend_.Read(what, [&](Session& s) -> Status {
+      out.reset();
+      SR_ASSIGN_OR_RETURN(Statement st, s.Prepare(id));
+      bind(st);
+      SR_ASSIGN_OR_RETURN(bool found, st.Step(what));
+      if (!found) return Status::Ok();
+      if constexpr (std::is_same_v<decltype(decode(st)), T>) {
+        out.emplace(decode(st));
+      } else {
+        SR_ASSIGN_OR_RETURN(out, decode(st));
+      }
+      return Status::Ok();
+    }));
+    if (!out) return NotFoundError(not_found);
+    return std::move(*out);
   }
 
   // Every row of `id`, decoded.
@@ -355,8 +362,12 @@ class SqlCredentialStore final : public CredentialStore {
       while (true) {
         SR_ASSIGN_OR_RETURN(bool found, st.Step(what));
         if (!found) break;
-        SR_ASSIGN_OR_RETURN(T value, Result<T>(decode(st)));
-        out.push_back(std::move(value));
+        if constexpr (std::is_same_v<decltype(decode(st)), T>) {
+          out.push_back(decode(st));
+        } else {
+          SR_ASSIGN_OR_RETURN(T value, decode(st));
+          out.push_back(std::move(value));
+        }
       }
       return out;
     });
