@@ -307,7 +307,7 @@ class VaultService::Impl {
     UnixMillis now = clock_.NowMillis();
     SR_ASSIGN_OR_RETURN(model::StoredCredential row, LoadLive(principal, name, now));
     SR_ASSIGN_OR_RETURN(json data, Decrypt(row));
-    Touch(row.identity_id, row.name, now);
+    Touch(row.identity_id, row.credential_id, now);
     row.last_used_at = std::max(row.last_used_at.value_or(now), now);
     ordered_json out = Summary(row);
     out["data"] = model::RedactData(row.type, data);
@@ -343,7 +343,7 @@ class VaultService::Impl {
     UnixMillis now = 0;
     SR_ASSIGN_OR_RETURN(model::StoredCredential row, LoadLiveForKey(header, name, &now));
     SR_ASSIGN_OR_RETURN(SecretBytes plain, OpenRow(row));
-    Touch(row.identity_id, row.name, now);
+    Touch(row.identity_id, row.credential_id, now);
     row.last_used_at = std::max(row.last_used_at.value_or(now), now);
     std::string out;
     AppendSummary(&out, row);
@@ -411,13 +411,8 @@ class VaultService::Impl {
 
   Status Delete(const Principal& principal, std::string_view name) {
     SR_RETURN_IF_ERROR(RequireScope(principal, model::kScopeWrite));
-    // Serialised with flushing so a use recorded before the delete can never
-    // land on a credential re-created under the same name afterwards.
-    std::lock_guard<std::mutex> flush_lock(flush_mu_);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      pending_.erase(TouchKey{principal.identity_id, std::string(name)});
-    }
+    // Uses are keyed by credential_id: one recorded before the delete can
+    // never land on a credential re-created under the same name afterwards.
     return store_.DeleteCredential(principal.identity_id, name);
   }
 
@@ -441,7 +436,7 @@ class VaultService::Impl {
     json metadata = json::parse(row.metadata_json, nullptr, /*allow_exceptions=*/false);
     model::TotpParams params = model::TotpParams::FromMetadata(metadata);
     SR_ASSIGN_OR_RETURN(model::TotpCode code, model::GenerateTotp(seed.view(), params, now));
-    Touch(row.identity_id, row.name, now);
+    Touch(row.identity_id, row.credential_id, now);
     ordered_json out;
     out["code"] = code.code;
     out["remaining"] = code.remaining;
@@ -523,7 +518,7 @@ class VaultService::Impl {
     for (const auto& [key, at] : in_flight_) touches.push_back({key.identity_id, key.name, at});
     // In key order: neighbouring rows share B-tree pages.
     std::sort(touches.begin(), touches.end(), [](const auto& a, const auto& b) {
-      return std::tie(a.identity_id, a.name) < std::tie(b.identity_id, b.name);
+      return std::tie(a.identity_id, a.credential_id) < std::tie(b.identity_id, b.credential_id);
     });
     Status status = store_.TouchLastUsed(touches);
     TouchMap done;
@@ -547,7 +542,7 @@ class VaultService::Impl {
  private:
   struct TouchKey {
     std::int64_t identity_id;
-    std::string name;
+    std::string name;  // the credential_id
     bool operator==(const TouchKey& other) const = default;
   };
   struct TouchKeyHash {
@@ -616,7 +611,7 @@ class VaultService::Impl {
   // Applies uses not yet written to the store (pending or being written).
   void OverlayTouch(model::StoredCredential* row) {
     std::lock_guard<std::mutex> lock(mu_);
-    TouchKey key{row->identity_id, row->name};
+    TouchKey key{row->identity_id, row->credential_id};
     for (const auto* map : {&pending_, &in_flight_}) {
       auto it = map->find(key);
       if (it != map->end() && (!row->last_used_at || *row->last_used_at < it->second)) {

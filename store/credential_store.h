@@ -1,7 +1,8 @@
 // CredentialStore: persistence of identities, API keys and credentials.
 //
 // The store sees ciphertext, wrapped keys, hashes and plaintext metadata only;
-// it never holds a secret value. Implementations: SQLite (embedded default,
+// it never holds a secret value. Implementations: one SQL store
+// (store/internal/sql_store.h) over two backends, SQLite (embedded default,
 // store/sqlite_store.cc) and MySQL/MariaDB (store/mysql_store.cc).
 //
 // Errors: NOT_FOUND for a missing row; ALREADY_EXISTS for a duplicate name;
@@ -104,10 +105,13 @@ class CredentialStore {
   virtual Status DeleteCredential(std::int64_t identity_id, std::string_view name) = 0;
 
   // Records retrieval times (best effort, may be batched): last_used_at =
-  // max(old, at), in one transaction; credentials that no longer exist are skipped.
+  // max(old, at) on the row of `identity_id` whose credential_id is
+  // `credential_id`, in one transaction. Credentials that no longer exist are
+  // skipped, and so is a row re-created under the same name since the use (it
+  // has a new credential_id).
   struct Touch {
     std::int64_t identity_id;
-    std::string name;
+    std::string credential_id;
     UnixMillis at;
   };
   virtual Status TouchLastUsed(const std::vector<Touch>& touches) = 0;

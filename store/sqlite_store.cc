@@ -1,13 +1,16 @@
-// CredentialStore on SQLite: the embedded default.
+// CredentialStore on SQLite: the embedded default. The store itself is the
+// shared SqlCredentialStore (internal/sql_store.h); this file is the SQLite
+// backend: how reads, writes and transactions run, and the dialect's SQL.
 //
 // Design. One writer connection behind write_mu_ serialises every write in
 // this process; WAL mode lets a small pool of reader connections run
 // concurrently with it and with each other, each reading the last committed
 // state. Writes to the same file from other processes (the admin CLI while
 // the server runs) are serialised by SQLite's own lock and wait up to the busy
-// timeout. synchronous=FULL syncs the WAL at every commit, so an acknowledged
-// write survives power loss. Every statement is prepared once per connection
-// (SQLITE_PREPARE_PERSISTENT) and reused: GET is lease, bind, step, reset.
+// timeout, then fail ABORTED. synchronous=FULL syncs the WAL at every commit,
+// so an acknowledged write survives power loss. Every statement is prepared
+// once per connection (SQLITE_PREPARE_PERSISTENT, one cache slot per SqlId)
+// and reused: GET is lease, bind, step, reset.
 //
 // The store holds ciphertext, wrapped keys and hashes only; no Status built
 // here contains a bound value.
@@ -24,67 +27,43 @@
 
 #include "store/credential_store.h"
 #include "store/internal/migrations.h"
-#include "store/internal/rows.h"
+#include "store/internal/sql_session.h"
+#include "store/internal/sql_store.h"
 #include "store/internal/sqlite_db.h"
 
 namespace strongroom::store {
 namespace {
 
-// SQL shared by both dialects (store/internal/rows.h).
-using internal::kCountCredentialsSql;
-using internal::kDeleteCredentialSql;
-using internal::kDeleteIdentitySql;
-using internal::kGetApiKeySql;
-using internal::kGetCredentialSql;
-using internal::kGetCredentialWithKeySql;
-using internal::kGetIdentityByNameSql;
-using internal::kGetIdentitySql;
-using internal::kListApiKeysSql;
-using internal::kListCredentialsSql;
-using internal::kListIdentitiesSql;
-using internal::kRevokeApiKeySql;
-using internal::kSchemaHasVersionSql;
-using internal::kSchemaMaxVersionSql;
-using internal::kSchemaRecordVersionSql;
-
 using internal::Connection;
 using internal::ConnectionPool;
-using internal::Statement;
+using internal::MutationRef;
+using internal::SqlId;
 using internal::Transaction;
 
-// Cache slots of each connection's prepared statements; a slot is always used
-// with the SQL text named after it.
-enum Slot : std::size_t {
-  kSchemaMaxVersion,
-  kSchemaHasVersion,
-  kSchemaRecordVersion,
-  kInsertIdentity,
-  kGetIdentity,
-  kGetIdentityByName,
-  kListIdentities,
-  kDeleteIdentity,
-  kInsertApiKey,
-  kGetApiKey,
-  kListApiKeys,
-  kRevokeApiKey,
-  kGetCredential,
-  kGetCredentialWithKey,
-  kListCredentials,
-  kCountCredentials,
-  kInsertCredential,
-  kUpdateCredential,
-  kDeleteCredential,
-  kTouchCredential,
-  kSlotCount,
-};
+// BEGIN IMMEDIATE already holds the database write lock when a transaction
+// reads the row it is about to write, so the plain read locks it.
+constexpr internal::SqlTable kSqliteSql = internal::MakeSqlTable({
+    .lock_credential = internal::kGetCredentialSql,
+    .touch_credential = "UPDATE credentials SET last_used_at = MAX(COALESCE(last_used_at, 0), ?)"
+                        " WHERE identity_id = ? AND credential_id = ?",
+    .last_insert_id = "SELECT last_insert_rowid()",
+    .ping = internal::kSchemaMaxVersionSql,  // reads the file, unlike SELECT 1
+});
 
 constexpr char kCreateSchemaMigrations[] =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
     "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT";
 
-constexpr char kTouchCredentialSql[] =
-    "UPDATE credentials SET last_used_at = MAX(COALESCE(last_used_at, 0), ?)"
-    " WHERE identity_id = ? AND name = ?";
+// The SqlSession of one connection.
+struct SqliteSession {
+  using Statement = internal::Statement;
+  Connection& conn;
+
+  Result<Statement> Prepare(SqlId id) {
+    return conn.Prepare(static_cast<std::size_t>(id), internal::SqlText(kSqliteSql, id));
+  }
+  Status Exec(const char* sql, std::string_view what) { return conn.Exec(sql, what); }
+};
 
 Status Unavailable(std::string message) {
   return UnavailableError(std::move(message), "store_unavailable");
@@ -103,223 +82,56 @@ Status CreateOwnerOnlyFile(const std::string& path) {
   return Unavailable("cannot create SQLite database " + path + ": " + std::strerror(errno));
 }
 
-// Applies the SQLite migrations that `conn` has not recorded yet, each in its
-// own transaction (SQLite DDL is transactional), re-checking inside the
-// transaction so two processes opening the same file at once do not both
-// apply a step.
-Status Migrate(Connection& conn, const Clock& clock) {
-  const std::vector<internal::Migration>& migrations = internal::SqliteMigrations();
-  SR_RETURN_IF_ERROR(internal::CheckMigrationList(migrations));
-  SR_RETURN_IF_ERROR(conn.Exec(kCreateSchemaMigrations, "creating schema_migrations"));
-
-  auto max_version = [&conn]() -> Result<std::int64_t> {
-    SR_ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(kSchemaMaxVersion, kSchemaMaxVersionSql));
-    SR_ASSIGN_OR_RETURN(bool row, stmt.Step("reading schema version"));
-    if (!row) return InternalError("reading schema version: no result");
-    return stmt.Int64(0);
-  };
-  SR_ASSIGN_OR_RETURN(std::int64_t current, max_version());
-  if (current > internal::kSchemaVersion) return internal::SchemaTooNewError(current);
-  if (current == internal::kSchemaVersion) return Status::Ok();
-
-  for (const internal::Migration& migration : migrations) {
-    SR_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(conn));
-    SR_ASSIGN_OR_RETURN(current, max_version());
-    if (current > internal::kSchemaVersion) return internal::SchemaTooNewError(current);
-    bool applied = false;
-    {
-      SR_ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(kSchemaHasVersion, kSchemaHasVersionSql));
-      stmt.BindInt64(1, migration.version);
-      SR_ASSIGN_OR_RETURN(applied, stmt.Step("reading schema_migrations"));
-    }
-    if (applied) continue;  // txn rolls back: nothing was written
-    for (std::string_view sql : migration.statements) {
-      SR_RETURN_IF_ERROR(
-          conn.Exec(std::string(sql).c_str(),
-                    "applying schema migration " + std::to_string(migration.version)));
-    }
-    {
-      SR_ASSIGN_OR_RETURN(Statement stmt,
-                          conn.Prepare(kSchemaRecordVersion, kSchemaRecordVersionSql));
-      stmt.BindInt64(1, migration.version);
-      stmt.BindInt64(2, clock.NowMillis());
-      SR_RETURN_IF_ERROR(stmt.Run("recording schema migration"));
-    }
-    SR_RETURN_IF_ERROR(txn.Commit());
-  }
-  return Status::Ok();
+// Runs `body(SqliteSession&) -> Status` in a BEGIN IMMEDIATE transaction on
+// `conn`, committed if it succeeds; any early return rolls back.
+template <typename Body>
+Status RunTransaction(Connection& conn, Body&& body) {
+  SR_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(conn));
+  SqliteSession session{conn};
+  SR_RETURN_IF_ERROR(body(session));
+  return txn.Commit();
 }
 
-class SqliteCredentialStore final : public CredentialStore {
+class SqliteBackend {
  public:
-  SqliteCredentialStore(std::unique_ptr<Connection> writer,
-                        std::vector<std::unique_ptr<Connection>> readers, const Clock& clock)
-      : clock_(clock), writer_(std::move(writer)), readers_(std::move(readers)) {}
+  using Session = SqliteSession;
 
-  Result<model::Identity> CreateIdentity(const model::Identity& identity) override {
-    model::Identity row = identity;
+  SqliteBackend(std::unique_ptr<Connection> writer,
+                std::vector<std::unique_ptr<Connection>> readers)
+      : writer_(std::move(writer)), readers_(std::move(readers)) {}
+
+  template <typename Body>
+  Status Read(std::string_view /*what*/, Body&& body) {
+    ConnectionPool::Lease conn = readers_.Acquire();
+    SqliteSession session{*conn};
+    return body(session);
+  }
+
+  // One statement is one implicit transaction.
+  template <typename Body>
+  Status Write(std::string_view /*what*/, Body&& body) {
     std::lock_guard<std::mutex> lock(write_mu_);
-    row.created_at = clock_.NowMillis();
-    {
-      SR_ASSIGN_OR_RETURN(Statement stmt,
-                          writer_->Prepare(kInsertIdentity, SR_STORE_INSERT_IDENTITY));
-      internal::BindIdentityInsert(stmt, row);
-      Status status = stmt.Run("creating identity");
-      if (status.code() == StatusCode::kAlreadyExists) {
-        return AlreadyExistsError("an identity with this name already exists", "identity_exists");
-      }
-      SR_RETURN_IF_ERROR(status);
-    }
-    row.id = ::sqlite3_last_insert_rowid(writer_->db());
-    return row;
+    SqliteSession session{*writer_};
+    return body(session);
   }
 
-  Result<model::Identity> GetIdentity(std::int64_t id) override {
-    ConnectionPool::Lease conn = readers_.Acquire();
-    SR_ASSIGN_OR_RETURN(Statement stmt, conn->Prepare(kGetIdentity, kGetIdentitySql));
-    stmt.BindInt64(1, id);
-    SR_ASSIGN_OR_RETURN(bool row, stmt.Step("reading identity"));
-    if (!row) return NotFoundError("identity not found");
-    return internal::DecodeIdentity(stmt);
-  }
-
-  Result<model::Identity> GetIdentityByName(std::string_view name) override {
-    ConnectionPool::Lease conn = readers_.Acquire();
-    SR_ASSIGN_OR_RETURN(Statement stmt, conn->Prepare(kGetIdentityByName, kGetIdentityByNameSql));
-    stmt.BindText(1, name);
-    SR_ASSIGN_OR_RETURN(bool row, stmt.Step("reading identity"));
-    if (!row) return NotFoundError("identity not found");
-    return internal::DecodeIdentity(stmt);
-  }
-
-  Result<std::vector<model::Identity>> ListIdentities() override {
-    ConnectionPool::Lease conn = readers_.Acquire();
-    SR_ASSIGN_OR_RETURN(Statement stmt, conn->Prepare(kListIdentities, kListIdentitiesSql));
-    std::vector<model::Identity> out;
-    while (true) {
-      SR_ASSIGN_OR_RETURN(bool row, stmt.Step("listing identities"));
-      if (!row) break;
-      out.push_back(internal::DecodeIdentity(stmt));
-    }
-    return out;
-  }
-
-  Status DeleteIdentity(std::string_view name) override {
+  template <typename Body>
+  Status InTransaction(std::string_view /*what*/, Body&& body) {
     std::lock_guard<std::mutex> lock(write_mu_);
-    // One statement, so one implicit transaction; ON DELETE CASCADE removes
-    // the identity's API keys and credentials with it.
-    SR_ASSIGN_OR_RETURN(Statement stmt, writer_->Prepare(kDeleteIdentity, kDeleteIdentitySql));
-    stmt.BindText(1, name);
-    SR_RETURN_IF_ERROR(stmt.Run("deleting identity"));
-    if (::sqlite3_changes(writer_->db()) == 0) return NotFoundError("identity not found");
-    return Status::Ok();
-  }
-
-  Status CreateApiKey(const model::ApiKeyRecord& key) override {
-    std::lock_guard<std::mutex> lock(write_mu_);
-    SR_ASSIGN_OR_RETURN(Statement stmt, writer_->Prepare(kInsertApiKey, SR_STORE_INSERT_API_KEY));
-    internal::BindApiKeyInsert(stmt, key);
-    Status status = stmt.Run("creating API key");
-    if (status.code() == StatusCode::kAlreadyExists) {
-      return AlreadyExistsError("an API key with this id already exists", "api_key_exists");
-    }
-    if (status.code() == StatusCode::kNotFound) return NotFoundError("identity not found");
-    return status;
-  }
-
-  Result<model::ApiKeyRecord> GetApiKey(std::string_view key_id) override {
-    ConnectionPool::Lease conn = readers_.Acquire();
-    SR_ASSIGN_OR_RETURN(Statement stmt, conn->Prepare(kGetApiKey, kGetApiKeySql));
-    stmt.BindText(1, key_id);
-    SR_ASSIGN_OR_RETURN(bool row, stmt.Step("reading API key"));
-    if (!row) return NotFoundError("API key not found");
-    return internal::DecodeApiKey(stmt);
-  }
-
-  Result<std::vector<model::ApiKeyRecord>> ListApiKeys(std::int64_t identity_id) override {
-    ConnectionPool::Lease conn = readers_.Acquire();
-    SR_ASSIGN_OR_RETURN(Statement stmt, conn->Prepare(kListApiKeys, kListApiKeysSql));
-    stmt.BindInt64(1, identity_id);
-    std::vector<model::ApiKeyRecord> out;
-    while (true) {
-      SR_ASSIGN_OR_RETURN(bool row, stmt.Step("listing API keys"));
-      if (!row) break;
-      out.push_back(internal::DecodeApiKey(stmt));
-    }
-    return out;
-  }
-
-  Status RevokeApiKey(std::string_view key_id, UnixMillis now) override {
-    std::lock_guard<std::mutex> lock(write_mu_);
-    SR_ASSIGN_OR_RETURN(Statement stmt, writer_->Prepare(kRevokeApiKey, kRevokeApiKeySql));
-    stmt.BindInt64(1, now);
-    stmt.BindText(2, key_id);
-    SR_RETURN_IF_ERROR(stmt.Run("revoking API key"));
-    if (::sqlite3_changes(writer_->db()) == 0) return NotFoundError("API key not found");
-    return Status::Ok();
-  }
-
-  Result<model::StoredCredential> GetCredential(std::int64_t identity_id,
-                                                std::string_view name) override {
-    ConnectionPool::Lease conn = readers_.Acquire();
-    SR_ASSIGN_OR_RETURN(std::optional<model::StoredCredential> row,
-                        ReadCredential(*conn, identity_id, name));
-    if (!row) return NotFoundError("credential not found");
-    return std::move(*row);
-  }
-
-  Result<KeyedCredential> GetCredentialWithKey(std::string_view key_id,
-                                               std::string_view name) override {
-    ConnectionPool::Lease conn = readers_.Acquire();
-    SR_ASSIGN_OR_RETURN(Statement stmt,
-                        conn->Prepare(kGetCredentialWithKey, kGetCredentialWithKeySql));
-    stmt.BindText(1, name);
-    stmt.BindText(2, key_id);
-    SR_ASSIGN_OR_RETURN(bool row, stmt.Step("reading API key and credential"));
-    if (!row) return NotFoundError("API key not found");
-    return internal::DecodeKeyedCredential(stmt);
-  }
-
-  Result<std::vector<model::StoredCredential>> ListCredentials(std::int64_t identity_id,
-                                                               std::string_view after_name,
-                                                               int limit) override {
-    if (limit <= 0) return InvalidArgumentError("list limit must be positive");
-    ConnectionPool::Lease conn = readers_.Acquire();
-    SR_ASSIGN_OR_RETURN(Statement stmt, conn->Prepare(kListCredentials, kListCredentialsSql));
-    stmt.BindInt64(1, identity_id);
-    stmt.BindText(2, after_name);
-    stmt.BindInt64(3, limit);
-    std::vector<model::StoredCredential> out;
-    while (true) {
-      SR_ASSIGN_OR_RETURN(bool row, stmt.Step("listing credentials"));
-      if (!row) break;
-      SR_ASSIGN_OR_RETURN(model::StoredCredential c,
-                          internal::DecodeCredential(stmt, /*with_envelope=*/false));
-      out.push_back(std::move(c));
-    }
-    return out;
-  }
-
-  Result<std::int64_t> CountCredentials(std::int64_t identity_id) override {
-    ConnectionPool::Lease conn = readers_.Acquire();
-    SR_ASSIGN_OR_RETURN(Statement stmt, conn->Prepare(kCountCredentials, kCountCredentialsSql));
-    stmt.BindInt64(1, identity_id);
-    SR_ASSIGN_OR_RETURN(bool row, stmt.Step("counting credentials"));
-    if (!row) return InternalError("counting credentials: no result");
-    return stmt.Int64(0);
+    return RunTransaction(*writer_, body);
   }
 
   // Group commit: every acknowledged write is synced (synchronous=FULL), and
   // an fsync costs milliseconds, so concurrent Mutate calls share one. The
   // first caller to find no batch in flight becomes the leader: it takes every
   // queued mutation, applies each inside its own SAVEPOINT of one BEGIN
-  // IMMEDIATE transaction (a failing fn rolls back only its own changes),
-  // commits once, and wakes the others. Mutations of one name within a batch
-  // run in queue order on one connection, so each sees the one before it: a
-  // backup-code pop stays atomic. Nobody is acknowledged before the commit.
-  Result<MutateOutcome> Mutate(std::int64_t identity_id, std::string_view name,
-                               const MutateFn& fn) override {
-    PendingMutation mine{identity_id, name, &fn};
+  // IMMEDIATE transaction (a failing mutation rolls back only its own
+  // changes), commits once, and wakes the others. Mutations of one name
+  // within a batch run in queue order on one connection, so each sees the one
+  // before it: a backup-code pop stays atomic. Nobody is acknowledged before
+  // the commit.
+  Result<MutateOutcome> Mutate(MutationRef<Session> apply) {
+    PendingMutation mine{apply};
     std::unique_lock<std::mutex> lock(queue_mu_);
     queue_.push_back(&mine);
     while (!mine.done) {
@@ -340,81 +152,12 @@ class SqliteCredentialStore final : public CredentialStore {
     return std::move(mine.result);
   }
 
-  Status DeleteCredential(std::int64_t identity_id, std::string_view name) override {
-    std::lock_guard<std::mutex> lock(write_mu_);
-    SR_ASSIGN_OR_RETURN(Statement stmt, writer_->Prepare(kDeleteCredential, kDeleteCredentialSql));
-    stmt.BindInt64(1, identity_id);
-    stmt.BindText(2, name);
-    SR_RETURN_IF_ERROR(stmt.Run("deleting credential"));
-    if (::sqlite3_changes(writer_->db()) == 0) return NotFoundError("credential not found");
-    return Status::Ok();
-  }
-
-  Status TouchLastUsed(const std::vector<Touch>& touches) override {
-    if (touches.empty()) return Status::Ok();
-    std::lock_guard<std::mutex> lock(write_mu_);
-    // One transaction, so one WAL sync for the whole batch.
-    SR_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*writer_));
-    for (const Touch& touch : touches) {
-      SR_ASSIGN_OR_RETURN(Statement stmt, writer_->Prepare(kTouchCredential, kTouchCredentialSql));
-      stmt.BindInt64(1, touch.at);
-      stmt.BindInt64(2, touch.identity_id);
-      stmt.BindText(3, touch.name);
-      SR_RETURN_IF_ERROR(stmt.Run("recording last use"));
-    }
-    return txn.Commit();
-  }
-
-  Status Ping() override {
-    ConnectionPool::Lease conn = readers_.Acquire();
-    SR_ASSIGN_OR_RETURN(Statement stmt, conn->Prepare(kSchemaMaxVersion, kSchemaMaxVersionSql));
-    SR_ASSIGN_OR_RETURN(bool row, stmt.Step("pinging database"));
-    if (!row) return InternalError("pinging database: no result");
-    return Status::Ok();
-  }
-
  private:
-  static Result<std::optional<model::StoredCredential>> ReadCredential(Connection& conn,
-                                                                       std::int64_t identity_id,
-                                                                       std::string_view name) {
-    SR_ASSIGN_OR_RETURN(Statement stmt, conn.Prepare(kGetCredential, kGetCredentialSql));
-    stmt.BindInt64(1, identity_id);
-    stmt.BindText(2, name);
-    SR_ASSIGN_OR_RETURN(bool row, stmt.Step("reading credential"));
-    if (!row) return std::optional<model::StoredCredential>();
-    SR_ASSIGN_OR_RETURN(model::StoredCredential c,
-                        internal::DecodeCredential(stmt, /*with_envelope=*/true));
-    return std::optional<model::StoredCredential>(std::move(c));
-  }
-
   struct PendingMutation {
-    std::int64_t identity_id;
-    std::string_view name;
-    const MutateFn* fn;
+    MutationRef<Session> apply;
     Result<MutateOutcome> result = AbortedError("mutation not applied");
     bool done = false;  // guarded by queue_mu_
   };
-
-  // Applies one mutation inside the open batch transaction.
-  Result<MutateOutcome> ApplyOne(const PendingMutation& m) {
-    SR_ASSIGN_OR_RETURN(std::optional<model::StoredCredential> existing,
-                        ReadCredential(*writer_, m.identity_id, m.name));
-    const bool created = !existing.has_value();
-    SR_ASSIGN_OR_RETURN(model::StoredCredential row, (*m.fn)(existing));
-    row.identity_id = m.identity_id;
-    row.name = std::string(m.name);
-    if (internal::CredentialTypeToDb(row.type).empty()) {
-      return InvalidArgumentError("credential type is not valid", "invalid_type");
-    }
-    SR_ASSIGN_OR_RETURN(Statement stmt,
-                        created ? writer_->Prepare(kInsertCredential, SR_STORE_INSERT_CREDENTIAL)
-                                : writer_->Prepare(kUpdateCredential, SR_STORE_UPDATE_CREDENTIAL));
-    internal::BindCredentialWrite(stmt, row);
-    Status status = stmt.Run("writing credential");
-    if (status.code() == StatusCode::kNotFound) return NotFoundError("identity not found");
-    SR_RETURN_IF_ERROR(status);
-    return MutateOutcome{std::move(row), created};
-  }
 
   // Runs a batch in one transaction; sets every member's result.
   void RunBatch(const std::vector<PendingMutation*>& batch) {
@@ -427,6 +170,7 @@ class SqliteCredentialStore final : public CredentialStore {
       for (PendingMutation* m : batch) m->result = txn.status();
       return;
     }
+    SqliteSession session{*writer_};
     bool any_applied = false;
     for (PendingMutation* m : batch) {
       Status savepoint = writer_->Exec("SAVEPOINT mutation", "starting a savepoint");
@@ -434,7 +178,7 @@ class SqliteCredentialStore final : public CredentialStore {
         m->result = savepoint;
         continue;
       }
-      m->result = ApplyOne(*m);
+      m->result = m->apply(session);
       if (m->result.ok()) {
         any_applied = true;
       } else {
@@ -451,7 +195,6 @@ class SqliteCredentialStore final : public CredentialStore {
     // Without any applied write the transaction simply rolls back (destructor).
   }
 
-  const Clock& clock_;
   std::mutex write_mu_;
   std::mutex queue_mu_;  // guards queue_, leader_active_ and PendingMutation::done
   std::condition_variable queue_cv_;
@@ -460,6 +203,17 @@ class SqliteCredentialStore final : public CredentialStore {
   std::unique_ptr<Connection> writer_;  // used only while holding write_mu_
   ConnectionPool readers_;
 };
+
+// Each migration step runs in its own transaction (SQLite DDL is
+// transactional), so two processes opening the same file at once serialise
+// on the write lock and the second finds the step recorded.
+Status Migrate(Connection& conn, const Clock& clock) {
+  SqliteSession session{conn};
+  return internal::MigrateSchema(
+      session, internal::SqliteMigrations(), kCreateSchemaMigrations, clock, [&conn](auto&& step) {
+        return RunTransaction(conn, [&](SqliteSession&) { return step(); });
+      });
+}
 
 }  // namespace
 
@@ -473,7 +227,7 @@ Result<std::unique_ptr<CredentialStore>> OpenSqliteStore(const std::string& path
 
   SR_ASSIGN_OR_RETURN(std::unique_ptr<Connection> writer,
                       Connection::Open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-                                       options.busy_timeout_ms, kSlotCount));
+                                       options.busy_timeout_ms, internal::kSqlIdCount));
   // journal_mode answers the mode in force: anything but "wal" (a filesystem
   // without shared memory, say) would silently lose concurrent readers.
   SR_ASSIGN_OR_RETURN(std::string mode,
@@ -485,16 +239,16 @@ Result<std::unique_ptr<CredentialStore>> OpenSqliteStore(const std::string& path
 
   std::vector<std::unique_ptr<Connection>> readers;
   for (int i = 0; i < options.read_connections; ++i) {
-    SR_ASSIGN_OR_RETURN(
-        std::unique_ptr<Connection> reader,
-        Connection::Open(path, SQLITE_OPEN_READWRITE, options.busy_timeout_ms, kSlotCount));
+    SR_ASSIGN_OR_RETURN(std::unique_ptr<Connection> reader,
+                        Connection::Open(path, SQLITE_OPEN_READWRITE, options.busy_timeout_ms,
+                                         internal::kSqlIdCount));
     // Read-write handle (WAL readers need the shared-memory file) that
     // refuses writes.
     SR_RETURN_IF_ERROR(reader->Exec("PRAGMA query_only = ON", "configuring reader"));
     readers.push_back(std::move(reader));
   }
-  return std::unique_ptr<CredentialStore>(
-      new SqliteCredentialStore(std::move(writer), std::move(readers), clock));
+  return std::unique_ptr<CredentialStore>(new internal::SqlCredentialStore<SqliteBackend>(
+      clock, std::move(writer), std::move(readers)));
 }
 
 Result<std::unique_ptr<CredentialStore>> OpenSqliteStore(const std::string& path) {

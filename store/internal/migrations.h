@@ -1,7 +1,7 @@
 // Versioned schema migrations, shared shape for every backend.
 //
-// Each backend keeps its own dialect list (SqliteMigrations() here, a MySQL list
-// in mysql_store.cc) with the SAME version numbers: version N means the same
+// Each backend keeps its own dialect list (SqliteMigrations() here, MysqlMigrations()
+// in mysql_db.h) with the SAME version numbers: version N means the same
 // logical schema everywhere, so data can be moved between backends and the
 // "newer than this build" refusal means the same thing for both. A backend
 // applies each step in its own transaction (where its DDL is transactional),
@@ -22,7 +22,7 @@
 namespace strongroom::store::internal {
 
 // The schema version this build writes and understands.
-inline constexpr std::int64_t kSchemaVersion = 1;
+inline constexpr std::int64_t kSchemaVersion = 2;
 
 struct Migration {
   std::int64_t version;

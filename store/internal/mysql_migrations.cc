@@ -7,8 +7,10 @@
 // SQLite's BINARY collation (no PAD SPACE, no case folding). Ciphertext and
 // wrapped keys are BLOBs; metadata is utf8mb4 text. AUTO_INCREMENT ids are not
 // reused after a delete (InnoDB persists the counter since MariaDB 10.2.4 and
-// MySQL 8.0). Every statement is IF NOT EXISTS: DDL is not transactional in
-// MySQL, so a step cut short by a crash is simply re-run.
+// MySQL 8.0). DDL is not transactional in MySQL, so a step cut short by a
+// crash is simply re-run: tables are IF NOT EXISTS, and an index that exists
+// already is accepted by the migration runner (MySQL 8 has no CREATE INDEX IF
+// NOT EXISTS).
 #include "store/internal/mysql_db.h"
 
 namespace strongroom::store::internal {
@@ -59,6 +61,15 @@ const std::vector<Migration>& MysqlMigrations() {
   CONSTRAINT credentials_identity FOREIGN KEY (identity_id) REFERENCES identities (id)
     ON DELETE CASCADE
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin)sql",
+       }},
+      // TouchLastUsed updates by (identity_id, credential_id): a use recorded
+      // for a credential deleted and re-created under its name must not land
+      // on the new row. Not UNIQUE: the vault's ids are unique by
+      // construction, and an index build must not fail on old data.
+      {2,
+       "index credentials by credential_id",
+       {
+           "CREATE INDEX credentials_by_credential_id ON credentials (identity_id, credential_id)",
        }},
   };
   return kMigrations;

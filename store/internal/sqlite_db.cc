@@ -87,10 +87,10 @@ Result<bool> Statement::Step(std::string_view what) {
   return SqliteError(last_rc_, ::sqlite3_db_handle(stmt_), what);
 }
 
-Status Statement::Run(std::string_view what) {
+Result<std::int64_t> Statement::Execute(std::string_view what) {
   SR_ASSIGN_OR_RETURN(bool row, Step(what));
   if (row) return InternalError(std::string(what) + ": statement unexpectedly returned a row");
-  return Status::Ok();
+  return static_cast<std::int64_t>(::sqlite3_changes(::sqlite3_db_handle(stmt_)));
 }
 
 std::int64_t Statement::Int64(int col) const { return ::sqlite3_column_int64(stmt_, col); }

@@ -1,4 +1,5 @@
-// Thin RAII layer over the SQLite C API for sqlite_store.cc.
+// Thin RAII layer over the SQLite C API for sqlite_store.cc. Statement is
+// the SqlStatement of sql_session.h.
 //
 // Connection: one sqlite3 handle plus its cache of persistent prepared
 // statements. Not thread-safe: a connection is used by one thread at a time
@@ -68,8 +69,9 @@ class Statement final {
   // true: a row is available; false: done. The raw code of the last step is
   // kept in last_rc() for callers that refine constraint errors.
   Result<bool> Step(std::string_view what);
-  // Steps once and expects no row (INSERT/UPDATE/DELETE).
-  Status Run(std::string_view what);
+  // Steps once and expects no row (INSERT/UPDATE/DELETE); the rows it
+  // changed (for an UPDATE: every row its WHERE matched).
+  Result<std::int64_t> Execute(std::string_view what);
   int last_rc() const { return last_rc_; }
 
   // Row (see rows.h), valid after Step() returned true.

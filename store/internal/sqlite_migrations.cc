@@ -51,6 +51,15 @@ const std::vector<Migration>& SqliteMigrations() {
   PRIMARY KEY (identity_id, name)
 ) STRICT)sql",
        }},
+      // TouchLastUsed updates by (identity_id, credential_id): a use recorded
+      // for a credential deleted and re-created under its name must not land
+      // on the new row. Not UNIQUE: the vault's ids are unique by
+      // construction, and an index build must not fail on old data.
+      {2,
+       "index credentials by credential_id",
+       {
+           "CREATE INDEX credentials_by_credential_id ON credentials (identity_id, credential_id)",
+       }},
   };
   return kMigrations;
 }

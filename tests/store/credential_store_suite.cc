@@ -600,10 +600,13 @@ TEST_P(CredentialStoreTest, TouchLastUsedKeepsTheLatest) {
   Put(alice.id, "b", 1);
   Put(bob.id, "a", 1);
 
-  SR_ASSERT_OK(store_->TouchLastUsed({{alice.id, "a", 1000}, {alice.id, "b", 500}}));
+  // Touches name the credential_id ("cred-" + name, see NewCredential).
+  SR_ASSERT_OK(store_->TouchLastUsed({{alice.id, "cred-a", 1000}, {alice.id, "cred-b", 500}}));
   // Out of order and duplicated in one batch; a missing row is skipped.
-  SR_ASSERT_OK(store_->TouchLastUsed(
-      {{alice.id, "a", 900}, {alice.id, "b", 700}, {alice.id, "b", 600}, {alice.id, "gone", 5}}));
+  SR_ASSERT_OK(store_->TouchLastUsed({{alice.id, "cred-a", 900},
+                                      {alice.id, "cred-b", 700},
+                                      {alice.id, "cred-b", 600},
+                                      {alice.id, "cred-gone", 5}}));
   SR_ASSERT_OK(store_->TouchLastUsed({}));
 
   auto a = store_->GetCredential(alice.id, "a");
@@ -624,6 +627,37 @@ TEST_P(CredentialStoreTest, TouchLastUsedKeepsTheLatest) {
   SR_EXPECT_ERROR(store_->GetCredential(alice.id, "gone"), StatusCode::kNotFound, "not_found");
 }
 
+// A use recorded for a credential that was then deleted and re-created under
+// the same name belongs to the old credential: the new row (a new
+// credential_id) keeps its own last_used_at.
+TEST_P(CredentialStoreTest, TouchLastUsedSkipsARecreatedName) {
+  Identity alice = MakeIdentity("alice");
+  Put(alice.id, "a", 1);  // credential_id "cred-a"
+  SR_ASSERT_OK(store_->DeleteCredential(alice.id, "a"));
+  StoredCredential recreated = NewCredential("a", 1);
+  recreated.credential_id = "cred-a-2";
+  SR_ASSERT_OK(store_->Mutate(alice.id, "a", [&](const auto&) { return Result(recreated); }));
+
+  SR_ASSERT_OK(store_->TouchLastUsed({{alice.id, "cred-a", 1000}}));
+  auto got = store_->GetCredential(alice.id, "a");
+  SR_ASSERT_OK(got);
+  EXPECT_EQ(got->credential_id, "cred-a-2");
+  EXPECT_EQ(got->last_used_at, std::nullopt);
+
+  // The same credential_id under another identity is another credential.
+  Identity bob = MakeIdentity("bob");
+  Put(bob.id, "a", 1);
+  SR_ASSERT_OK(store_->TouchLastUsed({{alice.id, "cred-a", 2000}}));
+  auto bobs = store_->GetCredential(bob.id, "a");
+  SR_ASSERT_OK(bobs);
+  EXPECT_EQ(bobs->last_used_at, std::nullopt);
+
+  SR_ASSERT_OK(store_->TouchLastUsed({{alice.id, "cred-a-2", 3000}}));
+  got = store_->GetCredential(alice.id, "a");
+  SR_ASSERT_OK(got);
+  EXPECT_EQ(got->last_used_at, std::optional<UnixMillis>(3000));
+}
+
 TEST_P(CredentialStoreTest, Ping) { SR_ASSERT_OK(store_->Ping()); }
 
 // --- durability and schema ---
@@ -638,7 +672,7 @@ TEST_P(CredentialStoreTest, DataPersistsAcrossReopen) {
   key.created_at = 1;
   SR_ASSERT_OK(store_->CreateApiKey(key));
   Put(alice.id, "github", 2);
-  SR_ASSERT_OK(store_->TouchLastUsed({{alice.id, "github", 1234}}));
+  SR_ASSERT_OK(store_->TouchLastUsed({{alice.id, "cred-github", 1234}}));
 
   Reopen();
 
@@ -765,7 +799,7 @@ TEST_P(CredentialStoreTest, ReadsRunWhileWritesCommit) {
       if (!store_->Mutate(alice.id, "n0", [&](const auto&) { return Result(c); }).ok()) {
         failures.fetch_add(1);
       }
-      if (!store_->TouchLastUsed({{alice.id, "n1", v}}).ok()) failures.fetch_add(1);
+      if (!store_->TouchLastUsed({{alice.id, "cred-n1", v}}).ok()) failures.fetch_add(1);
     }
     done.store(true);
   });

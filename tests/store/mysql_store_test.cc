@@ -124,5 +124,31 @@ TEST(MysqlStoreTest, TablesAreInnoDbWithBinaryNames) {
                                              "schema_migrations"}));
 }
 
+// MySQL DDL is not transactional: a step whose index was created before the
+// step was recorded (a crash in between) is re-run on the next open, and the
+// index that exists already does not stop it.
+TEST(MysqlStoreTest, AnUnrecordedIndexStepIsReRun) {
+  auto env = LoadMysqlTestEnv();
+  ASSERT_TRUE(env.ok()) << env.status().ToString();
+  auto db = ScratchDatabase::Create(*env);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  ASSERT_TRUE(OpenMysqlStore(MysqlOptionsFor(*env, (*db)->name())).ok());
+  ASSERT_TRUE(
+      MysqlQuery(*env, (*db)->name(), "DELETE FROM schema_migrations WHERE version = 2").ok());
+
+  auto store = OpenMysqlStore(MysqlOptionsFor(*env, (*db)->name()));
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto versions =
+      MysqlQuery(*env, (*db)->name(), "SELECT version FROM schema_migrations ORDER BY version");
+  ASSERT_TRUE(versions.ok()) << versions.status().ToString();
+  EXPECT_EQ(*versions, (std::vector<std::vector<std::string>>{{"1"}, {"2"}}));
+  auto index = MysqlQuery(*env, (*db)->name(),
+                          "SELECT COUNT(DISTINCT index_name) FROM information_schema.statistics"
+                          " WHERE table_schema = DATABASE() AND table_name = 'credentials'"
+                          " AND index_name = 'credentials_by_credential_id'");
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  EXPECT_EQ(*index, (std::vector<std::vector<std::string>>{{"1"}}));
+}
+
 }  // namespace
 }  // namespace strongroom::store::testing

@@ -284,5 +284,27 @@ TEST(SqliteStoreTest, ConcurrentFirstOpensMigrateOnce) {
   ::sqlite3_finalize(stmt);
 }
 
+// TouchLastUsed finds its row by (identity_id, credential_id) through the
+// schema's index, not by scanning the identity's credentials.
+TEST(SqliteStoreTest, TouchIsAnIndexLookup) {
+  TempDir dir;
+  std::string path = dir.path() + "/vault.db";
+  ASSERT_TRUE(OpenSqliteStore(path).ok());
+  RawDb raw(path);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(::sqlite3_prepare_v2(raw.db,
+                                 "EXPLAIN QUERY PLAN UPDATE credentials SET last_used_at = 1"
+                                 " WHERE identity_id = 1 AND credential_id = 'x'",
+                                 -1, &stmt, nullptr),
+            SQLITE_OK);
+  std::string plan;
+  while (::sqlite3_step(stmt) == SQLITE_ROW) {
+    plan += reinterpret_cast<const char*>(::sqlite3_column_text(stmt, 3));
+    plan += '\n';
+  }
+  ::sqlite3_finalize(stmt);
+  EXPECT_NE(plan.find("USING INDEX credentials_by_credential_id"), std::string::npos) << plan;
+}
+
 }  // namespace
 }  // namespace strongroom::store::testing
