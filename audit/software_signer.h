@@ -1,0 +1,41 @@
+// A CheckpointSigner over an ECDSA P-256 key in process memory: for tests, and for tools that
+// need checkpoints without an HSM. Production signs on the HSM (kms/), where the key cannot
+// be read out; this key can, so never use it for a server's real audit log.
+//
+// Thread safety: Sign and PublicKeyPem are safe to call concurrently.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "audit/checkpoint.h"
+#include "base/result.h"
+
+namespace strongroom::audit {
+
+class SoftwareCheckpointSigner final : public CheckpointSigner {
+ public:
+  // A fresh random P-256 key.
+  static Result<std::unique_ptr<SoftwareCheckpointSigner>> Generate();
+
+  SoftwareCheckpointSigner(const SoftwareCheckpointSigner&) = delete;
+  SoftwareCheckpointSigner& operator=(const SoftwareCheckpointSigner&) = delete;
+  ~SoftwareCheckpointSigner() override;
+
+  // DER ECDSA-SHA256 signature of `message`.
+  Result<std::string> Sign(std::string_view message) override;
+
+  // The public key, PEM SubjectPublicKeyInfo (what `admin audit public-key` prints).
+  Result<std::string> PublicKeyPem() const;
+
+ private:
+  struct Deleter {
+    void operator()(evp_pkey_st* key) const noexcept;
+  };
+  explicit SoftwareCheckpointSigner(evp_pkey_st* key) : key_(key) {}
+
+  std::unique_ptr<evp_pkey_st, Deleter> key_;
+};
+
+}  // namespace strongroom::audit
