@@ -1,6 +1,9 @@
 #include "audit/verifier.h"
 
+#include <fstream>
+#include <iostream>
 #include <istream>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <unordered_map>
@@ -235,6 +238,23 @@ VerifyCommandOutput FormatVerifyResult(const Result<VerifyReport>& result) {
   return {1, "",
           "audit verification failed: " + where + ": " + std::string(FailureKindName(f.kind)) +
               " (" + f.detail + ")"};
+}
+
+VerifyCommandOutput RunVerifyCommand(const std::string& events_path,
+                                     const std::string& checkpoints_path,
+                                     const std::string& public_key_path) {
+  auto cannot_open = [](std::string_view option, const std::string& path) {
+    return VerifyCommandOutput{1, "", "cannot open " + std::string(option) + " file " + path};
+  };
+  std::ifstream key_in(public_key_path, std::ios::binary);
+  if (!key_in) return cannot_open("--public-key", public_key_path);
+  const std::string pem((std::istreambuf_iterator<char>(key_in)), std::istreambuf_iterator<char>());
+  std::ifstream checkpoints(checkpoints_path, std::ios::binary);
+  if (!checkpoints) return cannot_open("--checkpoints", checkpoints_path);
+  if (events_path == "-") return FormatVerifyResult(Verify(std::cin, checkpoints, pem));
+  std::ifstream events(events_path, std::ios::binary);
+  if (!events) return cannot_open("--events", events_path);
+  return FormatVerifyResult(Verify(events, checkpoints, pem));
 }
 
 }  // namespace strongroom::audit

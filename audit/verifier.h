@@ -77,4 +77,10 @@ struct VerifyCommandOutput {
 };
 VerifyCommandOutput FormatVerifyResult(const Result<VerifyReport>& result);
 
+// The whole command: reads the three files (events "-" means standard input), verifies and
+// formats. A file that cannot be opened is an error naming the option and path, exit 1.
+VerifyCommandOutput RunVerifyCommand(const std::string& events_path,
+                                     const std::string& checkpoints_path,
+                                     const std::string& public_key_path);
+
 }  // namespace strongroom::audit

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
@@ -12,6 +13,7 @@
 #include "audit/checkpoint.h"
 #include "audit/software_signer.h"
 #include "tests/audit/test_util.h"
+#include "tests/testing/server_process.h"
 
 namespace strongroom::audit {
 namespace {
@@ -290,6 +292,33 @@ TEST_F(AuditVerifierTest, UnusableKeyIsAnError) {
   EXPECT_EQ(out.exit_code, 1);
   EXPECT_EQ(out.stdout_text, "");
   EXPECT_EQ(out.error, "audit: not a PEM public key");
+}
+
+TEST_F(AuditVerifierTest, CommandReadsTheFiles) {
+  AddEvents(kA, 4);
+  AddCheckpoint(kA);
+  strongroom::testing::TempDir dir;
+  const std::string events = dir.path() + "/events.jsonl";
+  const std::string checkpoints = dir.path() + "/checkpoints.jsonl";
+  const std::string key = dir.path() + "/audit.pem";
+  std::ofstream(events) << Join(events_);
+  std::ofstream(checkpoints) << Join(checkpoints_);
+  std::ofstream(key) << pem_;
+
+  VerifyCommandOutput out = RunVerifyCommand(events, checkpoints, key);
+  EXPECT_EQ(out.exit_code, 0) << out.error;
+  EXPECT_EQ(out.stdout_text, "verified 4 events, 1 checkpoints\n");
+
+  out = RunVerifyCommand(dir.path() + "/none.jsonl", checkpoints, key);
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_EQ(out.error, "cannot open --events file " + dir.path() + "/none.jsonl");
+
+  std::ofstream(events) << Join({events_[0], events_[2], events_[3]});
+  out = RunVerifyCommand(events, checkpoints, key);
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_EQ(out.error,
+            R"(audit verification failed: server "node-a:8443" seq 2: missing (seq 3 follows )"
+            "seq 1)");
 }
 
 }  // namespace
