@@ -143,9 +143,7 @@ Result<std::string> P256PublicKeyPem(std::string_view point) {
   return internal::PublicKeyPem(key.get());
 }
 
-void CheckpointKey::Deleter::operator()(evp_pkey_st* key) const noexcept { ::EVP_PKEY_free(key); }
-
-CheckpointKey::~CheckpointKey() = default;
+void EvpPkeyFree::operator()(evp_pkey_st* key) const noexcept { ::EVP_PKEY_free(key); }
 
 Result<CheckpointKey> CheckpointKey::FromPem(std::string_view pem) {
   BioPtr bio(::BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
@@ -153,7 +151,7 @@ Result<CheckpointKey> CheckpointKey::FromPem(std::string_view pem) {
   internal::EvpPkeyPtr key(::PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
   if (!key) return InvalidArgumentError("audit: not a PEM public key");
   if (!IsP256(key.get())) return InvalidArgumentError("audit: the public key is not P-256");
-  return CheckpointKey(key.release());
+  return CheckpointKey(EvpPkeyHandle(key.release()));
 }
 
 bool CheckpointKey::Verify(const Checkpoint& checkpoint) const {

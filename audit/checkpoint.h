@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "audit/chain.h"
 #include "base/result.h"
@@ -75,6 +76,12 @@ Result<std::string> EcdsaDerToRaw(std::string_view der);
 // For `admin audit public-key`. InvalidArgument if the point is not on the curve.
 Result<std::string> P256PublicKeyPem(std::string_view point);
 
+// Owns an OpenSSL EVP_PKEY (a key of CheckpointKey or SoftwareCheckpointSigner).
+struct EvpPkeyFree {
+  void operator()(evp_pkey_st* key) const noexcept;
+};
+using EvpPkeyHandle = std::unique_ptr<evp_pkey_st, EvpPkeyFree>;
+
 // The public half of the checkpoint key, for verification.
 class CheckpointKey final {
  public:
@@ -83,7 +90,6 @@ class CheckpointKey final {
 
   CheckpointKey(CheckpointKey&&) noexcept = default;
   CheckpointKey& operator=(CheckpointKey&&) noexcept = default;
-  ~CheckpointKey();
 
   // True if `checkpoint.signature` is a valid signature of its CheckpointMessage.
   bool Verify(const Checkpoint& checkpoint) const;
@@ -91,12 +97,9 @@ class CheckpointKey final {
   bool VerifyMessage(std::string_view message, std::string_view der_signature) const;
 
  private:
-  struct Deleter {
-    void operator()(evp_pkey_st* key) const noexcept;
-  };
-  explicit CheckpointKey(evp_pkey_st* key) : key_(key) {}
+  explicit CheckpointKey(EvpPkeyHandle key) : key_(std::move(key)) {}
 
-  std::unique_ptr<evp_pkey_st, Deleter> key_;
+  EvpPkeyHandle key_;
 };
 
 }  // namespace strongroom::audit

@@ -7,16 +7,11 @@
 
 namespace strongroom::audit {
 
-void SoftwareCheckpointSigner::Deleter::operator()(evp_pkey_st* key) const noexcept {
-  ::EVP_PKEY_free(key);
-}
-
-SoftwareCheckpointSigner::~SoftwareCheckpointSigner() = default;
-
 Result<std::unique_ptr<SoftwareCheckpointSigner>> SoftwareCheckpointSigner::Generate() {
   EVP_PKEY* key = EVP_EC_gen("P-256");  // a macro in OpenSSL 3.0, hence no ::
   if (key == nullptr) return InternalError("audit: cannot generate a P-256 key");
-  return std::unique_ptr<SoftwareCheckpointSigner>(new SoftwareCheckpointSigner(key));
+  return std::unique_ptr<SoftwareCheckpointSigner>(
+      new SoftwareCheckpointSigner(EvpPkeyHandle(key)));
 }
 
 Result<std::string> SoftwareCheckpointSigner::Sign(std::string_view message) {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "audit/checkpoint.h"
 #include "base/result.h"
@@ -21,7 +22,6 @@ class SoftwareCheckpointSigner final : public CheckpointSigner {
 
   SoftwareCheckpointSigner(const SoftwareCheckpointSigner&) = delete;
   SoftwareCheckpointSigner& operator=(const SoftwareCheckpointSigner&) = delete;
-  ~SoftwareCheckpointSigner() override;
 
   // DER ECDSA-SHA256 signature of `message`.
   Result<std::string> Sign(std::string_view message) override;
@@ -30,12 +30,9 @@ class SoftwareCheckpointSigner final : public CheckpointSigner {
   Result<std::string> PublicKeyPem() const;
 
  private:
-  struct Deleter {
-    void operator()(evp_pkey_st* key) const noexcept;
-  };
-  explicit SoftwareCheckpointSigner(evp_pkey_st* key) : key_(key) {}
+  explicit SoftwareCheckpointSigner(EvpPkeyHandle key) : key_(std::move(key)) {}
 
-  std::unique_ptr<evp_pkey_st, Deleter> key_;
+  EvpPkeyHandle key_;
 };
 
 }  // namespace strongroom::audit
