@@ -168,25 +168,27 @@ if command -v systemd-analyze >/dev/null; then
   systemd-analyze verify /lib/systemd/system/strongroom.service || fail "systemd-analyze verify"
 fi
 
-# as_strongroom CMD...: what the unit does: user strongroom, no new privileges, the
-# environment file and SoftHSM2's configuration.
-as_strongroom() {
-  (
-    cd /
-    set -a
-    # shellcheck disable=SC1091
-    . /etc/strongroom/strongroom.env
-    set +a
-    export SOFTHSM2_CONF=/etc/strongroom/softhsm2.conf
-    exec setpriv --reuid strongroom --regid strongroom --init-groups --no-new-privs "$@"
-  )
-}
+# as_strongroom CMD...: runs CMD as the unit does: user strongroom, no new privileges, the
+# environment file and SoftHSM2's configuration. A script that execs, so that `$!` of a
+# background call is the server's own pid.
+cat >"$work/as-strongroom" <<'SCRIPT'
+#!/usr/bin/env bash
+set -euo pipefail
+cd /
+set -a
+. /etc/strongroom/strongroom.env
+set +a
+export SOFTHSM2_CONF=/etc/strongroom/softhsm2.conf
+exec setpriv --reuid strongroom --regid strongroom --init-groups --no-new-privs "$@"
+SCRIPT
+as_strongroom() { bash "$work/as-strongroom" "$@"; }
 
 # start_and_check: the installed binary serves from the packaged config; /healthz is 200.
 start_and_check() {
   : >"$work/serve.out"
-  as_strongroom /usr/bin/strongroom serve --config /etc/strongroom/strongroom.toml \
-    --listen 127.0.0.1:0 >"$work/serve.out" 2>"$work/serve.err" &
+  bash "$work/as-strongroom" /usr/bin/strongroom serve \
+    --config /etc/strongroom/strongroom.toml --listen 127.0.0.1:0 \
+    >"$work/serve.out" 2>"$work/serve.err" &
   server_pid=$!
   local url="" _
   for _ in $(seq 300); do
