@@ -75,6 +75,10 @@ install(PROGRAMS "${PROJECT_SOURCE_DIR}/ops/key-ceremony.sh"
         DESTINATION "${CMAKE_INSTALL_DATADIR}/strongroom")
 install(FILES "${_pkg}/copyright" "${_pkg}/README.Debian"
         DESTINATION "${CMAKE_INSTALL_DATADIR}/doc/strongroom")
+install(FILES "${PROJECT_SOURCE_DIR}/ops/prometheus/prometheus.yml"
+              "${PROJECT_SOURCE_DIR}/ops/prometheus/strongroom-alerts.yml"
+              "${PROJECT_SOURCE_DIR}/ops/grafana/strongroom-dashboard.json"
+        DESTINATION "${CMAKE_INSTALL_DATADIR}/doc/strongroom/examples")
 install(FILES "${_pkg}/lintian-overrides" DESTINATION "${CMAKE_INSTALL_DATADIR}/lintian/overrides"
         RENAME strongroom)
 

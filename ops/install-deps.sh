@@ -19,6 +19,8 @@ PACKAGES=(
   mariadb-server mariadb-client sqlite3
   # tests
   libgtest-dev libgmock-dev googletest libcurl4-openssl-dev curl oathtool nodejs npm wrk
+  # tests of the Prometheus/Grafana sample files (tests/ops)
+  python3-yaml
 )
 
 # A package also counts as present when the command it provides is already on

@@ -101,7 +101,9 @@ listing() { awk -v p="./$1" '$6 == p {print $1, $2}' "$work/contents"; }
 for file in etc/strongroom/softhsm2.conf lib/systemd/system/strongroom.service \
   usr/share/doc/strongroom/copyright usr/share/doc/strongroom/changelog.gz \
   usr/share/doc/strongroom/README.Debian usr/share/man/man1/strongroom.1.gz \
-  usr/share/lintian/overrides/strongroom; do
+  usr/share/lintian/overrides/strongroom usr/share/doc/strongroom/examples/prometheus.yml \
+  usr/share/doc/strongroom/examples/strongroom-alerts.yml \
+  usr/share/doc/strongroom/examples/strongroom-dashboard.json; do
   [[ "$(listing "$file")" == "-rw-r--r-- root/root" ]] || fail "$file missing or wrong mode"
 done
 [[ "$(listing usr/share/strongroom/key-ceremony.sh)" == "-rwxr-xr-x root/root" ]] ||
