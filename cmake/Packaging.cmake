@@ -66,6 +66,13 @@ target_link_options(strongroom PRIVATE -Wl,-z,relro,-z,now)
 set(_pkg "${PROJECT_SOURCE_DIR}/ops/packaging")
 set(_gen "${PROJECT_BINARY_DIR}/packaging")
 install(TARGETS strongroom RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
+# A stripped install (CPack's) also drops the compiler's .comment section, as dh_strip does.
+install(CODE "
+  if(CMAKE_INSTALL_DO_STRIP)
+    execute_process(COMMAND \"${CMAKE_OBJCOPY}\" --remove-section=.comment
+                            \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}/strongroom\"
+                    COMMAND_ERROR_IS_FATAL ANY)
+  endif()")
 # The configuration is 0640; postinst gives it to group strongroom (dpkg-statoverride).
 install(FILES "${_pkg}/strongroom.toml" DESTINATION /etc/strongroom
         PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ)
