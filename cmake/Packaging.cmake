@@ -90,11 +90,12 @@ install(FILES "${_pkg}/lintian-overrides" DESTINATION "${CMAKE_INSTALL_DATADIR}/
         RENAME strongroom)
 
 # Debian wants the changelog and the manual page compressed with gzip -9n (no timestamp).
+configure_file("${_pkg}/strongroom.1.in" "${_gen}/strongroom.1" @ONLY)
+configure_file("${_pkg}/changelog" "${_gen}/changelog" COPYONLY)
 foreach(_doc changelog strongroom.1)
   add_custom_command(OUTPUT "${_gen}/${_doc}.gz"
-                     COMMAND "${CMAKE_COMMAND}" -E make_directory "${_gen}"
-                     COMMAND gzip -9n -c "${_pkg}/${_doc}" > "${_gen}/${_doc}.gz"
-                     DEPENDS "${_pkg}/${_doc}" VERBATIM)
+                     COMMAND gzip -9n -c "${_gen}/${_doc}" > "${_gen}/${_doc}.gz"
+                     DEPENDS "${_gen}/${_doc}" VERBATIM)
 endforeach()
 add_custom_target(strongroom_package_docs ALL
                   DEPENDS "${_gen}/changelog.gz" "${_gen}/strongroom.1.gz")
@@ -130,4 +131,7 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
 set(CPACK_DEBIAN_COMPRESSION_TYPE xz)
 set(CPACK_OUTPUT_FILE_PREFIX "${PROJECT_BINARY_DIR}")
+# CPack would first `make all` the whole tree (tests included); ops/package.sh builds what
+# the package holds instead. (So `make install` no longer builds first: build, then install.)
+set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY TRUE)
 include(CPack)

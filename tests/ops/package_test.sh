@@ -216,8 +216,16 @@ as_strongroom /usr/share/strongroom/key-ceremony.sh
 start_and_check
 expect_mode /var/lib/strongroom/vault.db 600 strongroom:strongroom
 
-step "dpkg -i again (upgrade path), restart"
-dpkg_retry -i "$deb"
+step "upgrade to a repacked newer version: admin's config change and modes kept, restart"
+dpkg-deb -R "$deb" "$work/next"
+sed -i "s/^Version: .*/Version: ${version}+next1/" "$work/next/DEBIAN/control"
+dpkg-deb --root-owner-group -b "$work/next" "$work/next.deb" >/dev/null
+sed -i 's/^threads = 2$/threads = 3/' /etc/strongroom/strongroom.toml
+dpkg_retry -i "$work/next.deb"
+[[ "$(dpkg-query -W -f='${Version}' strongroom)" == "${version}+next1" ]] || fail "upgrade"
+grep -qx 'threads = 3' /etc/strongroom/strongroom.toml || fail "upgrade lost the admin's change"
+expect_mode /etc/strongroom/strongroom.toml 640 root:strongroom
+expect_mode /var/lib/strongroom 700 strongroom:strongroom
 start_and_check
 
 step "dpkg -r: configuration, state and user stay"
