@@ -5,6 +5,7 @@
 //   strongroom admin [--config FILE | --data-dir DIR] identity create|list|delete NAME
 //   strongroom admin [--config FILE | --data-dir DIR] key create|list|revoke ...
 //   strongroom mcp --addr URL
+//   strongroom version
 //
 // Exit codes: 0 success, 2 usage error, 1 anything else, with a one-line reason
 // on stderr ("strongroom: error: ..."). Secrets are never taken from argv.
@@ -24,10 +25,7 @@
 #include "app/log_sink.h"
 #include "app/mcp_bridge.h"
 #include "base/secret.h"
-
-#ifndef STRONGROOM_VERSION
-#define STRONGROOM_VERSION "dev"
-#endif
+#include "generated/version.h"
 
 namespace strongroom::app {
 namespace {
@@ -93,7 +91,9 @@ int Main(int argc, char** argv) {
   CLI::App app{"Strongroom: a self-hosted, HSM-backed credential vault for AI agents.",
                "strongroom"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "strongroom " STRONGROOM_VERSION);
+  app.set_version_flag("--version", kVersionLine);
+  CLI::App* version =
+      app.add_subcommand("version", "Print the version and the git commit it was built from.");
 
   ServeOptions serve_options;
   CLI::App* serve = app.add_subcommand("serve", "Run the vault server (REST and MCP).");
@@ -172,6 +172,10 @@ int Main(int argc, char** argv) {
     return kExitUsage;
   }
 
+  if (version->parsed()) {
+    std::printf("%s\n", kVersionLine);
+    return kExitOk;
+  }
   Status status;
   if (serve->parsed()) {
     BlockTerminationSignals();

@@ -8,6 +8,8 @@ set -euo pipefail
 PACKAGES=(
   # build
   build-essential cmake pkg-config ccache clang-format
+  # Debian package (ops/package.sh): dpkg-shlibdeps computes its dependencies; lintian checks it
+  dpkg-dev lintian
   # libraries (SPEC 1)
   libpistache-dev libssl-dev libp11-dev libp11-kit-dev libmysqlcppconn-dev libsqlite3-dev
   nlohmann-json3-dev liboath-dev libcli11-dev libtomlplusplus-dev libspdlog-dev
@@ -17,6 +19,8 @@ PACKAGES=(
   mariadb-server mariadb-client sqlite3
   # tests
   libgtest-dev libgmock-dev googletest libcurl4-openssl-dev curl oathtool nodejs npm wrk
+  # tests of the Prometheus/Grafana sample files (tests/ops)
+  python3-yaml
 )
 
 # A package also counts as present when the command it provides is already on
