@@ -33,35 +33,42 @@ RpcOutcome CallList(VaultService& vault, const Principal& principal, const std::
   return RenderToolResult(vault.List(principal, view(limit), view(cursor)));
 }
 
-RpcOutcome CallGet(VaultService& vault, const Principal& principal, const std::string& tool,
-                   const json& args) {
+// Runs `use` with the `name` argument of a tool that takes only a credential name.
+template <class UseCase>
+RpcOutcome WithName(const std::string& tool, const json& args, UseCase use) {
   auto name = NameArgument(tool, args);
   if (auto* fault = std::get_if<RpcFault>(&name)) return std::move(*fault);
-  return RenderToolResult(vault.Get(principal, std::get<std::string>(name)));
+  return use(std::get<std::string>(name));
+}
+
+RpcOutcome CallGet(VaultService& vault, const Principal& principal, const std::string& tool,
+                   const json& args) {
+  return WithName(tool, args, [&](const std::string& name) {
+    return RenderToolResult(vault.Get(principal, name));
+  });
 }
 
 RpcOutcome CallTotp(VaultService& vault, const Principal& principal, const std::string& tool,
                     const json& args) {
-  auto name = NameArgument(tool, args);
-  if (auto* fault = std::get_if<RpcFault>(&name)) return std::move(*fault);
-  return RenderToolResult(vault.Totp(principal, std::get<std::string>(name)));
+  return WithName(tool, args, [&](const std::string& name) {
+    return RenderToolResult(vault.Totp(principal, name));
+  });
 }
 
 RpcOutcome CallUseBackup(VaultService& vault, const Principal& principal, const std::string& tool,
                          const json& args) {
-  auto name = NameArgument(tool, args);
-  if (auto* fault = std::get_if<RpcFault>(&name)) return std::move(*fault);
-  return RenderToolResult(vault.PopBackupCode(principal, std::get<std::string>(name)));
+  return WithName(tool, args, [&](const std::string& name) {
+    return RenderToolResult(vault.PopBackupCode(principal, name));
+  });
 }
 
 RpcOutcome CallDelete(VaultService& vault, const Principal& principal, const std::string& tool,
                       const json& args) {
-  auto name = NameArgument(tool, args);
-  if (auto* fault = std::get_if<RpcFault>(&name)) return std::move(*fault);
-  const std::string& credential = std::get<std::string>(name);
-  Status deleted = vault.Delete(principal, credential);
-  if (!deleted.ok()) return ToolError(deleted);
-  return ToolResult(ordered_json{{"deleted", true}, {"name", credential}}, false);
+  return WithName(tool, args, [&](const std::string& name) -> RpcOutcome {
+    Status deleted = vault.Delete(principal, name);
+    if (!deleted.ok()) return ToolError(deleted);
+    return ToolResult(ordered_json{{"deleted", true}, {"name", name}}, false);
+  });
 }
 
 // The PUT body of SPEC 5 from the arguments; value checks (type names,

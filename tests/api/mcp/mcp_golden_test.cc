@@ -123,16 +123,20 @@ constexpr GoldenCase kCases[] = {
 
 class McpGoldenTest : public McpHandlerTest {
  protected:
-  // "### name\n<status>\n<header: value>...\n<body>\n" for every case.
+  // "### name\n<status>\n<header: value>...\n<body>\n".
+  static void Append(std::ostream& out, const char* name, const McpHttpResponse& response) {
+    out << "### " << name << "\n" << response.status << "\n";
+    for (const auto& [key, value] : response.headers) out << key << ": " << value << "\n";
+    out << response.body << "\n";
+  }
+
+  // Every case of kCases.
   std::string Record() {
     std::ostringstream out;
     for (const GoldenCase& c : kCases) {
       handler_ =
           std::make_unique<McpHandler>(vault_.get(), McpOptions{.underscore_names = c.underscore});
-      McpHttpResponse response = Post(c.body, c.read_only ? ro_key_ : rw_key_, c.version);
-      out << "### " << c.name << "\n" << response.status << "\n";
-      for (const auto& [name, value] : response.headers) out << name << ": " << value << "\n";
-      out << response.body << "\n";
+      Append(out, c.name, Post(c.body, c.read_only ? ro_key_ : rw_key_, c.version));
     }
     return out.str();
   }
@@ -140,38 +144,26 @@ class McpGoldenTest : public McpHandlerTest {
   // Requests outside the JSON-RPC body: method, Origin, auth, media types, size.
   std::string RecordTransport() {
     std::ostringstream out;
-    auto record = [&](const char* name, McpHttpRequest request) {
-      if (request.body.empty()) request.body = R"({"jsonrpc":"2.0","id":1,"method":"ping"})";
-      McpHttpResponse response = handler_->Handle(request);
-      out << "### " << name << "\n" << response.status << "\n";
-      for (const auto& [key, value] : response.headers) out << key << ": " << value << "\n";
-      out << response.body << "\n";
-    };
     const std::string auth = "Bearer " + rw_key_;
-    McpHttpRequest base;
-    base.method = "POST";
-    base.authorization = auth;
-    base.content_type = "application/json";
-    McpHttpRequest get = base;
-    get.method = "GET";
-    record("get_405", get);
-    McpHttpRequest origin = base;
-    origin.origin = "http://evil.example";
-    origin.host = "127.0.0.1:8700";
-    record("origin_403", origin);
-    McpHttpRequest no_key = base;
-    no_key.authorization = "";
-    record("no_key_401", no_key);
-    McpHttpRequest text = base;
-    text.content_type = "text/plain";
-    record("content_type_415", text);
-    McpHttpRequest accept = base;
-    accept.accept = "text/html";
-    record("accept_406", accept);
-    McpHttpRequest big = base;
-    const std::string body(64 * 1024 + 1, ' ');
-    big.body = body;
-    record("too_large_413", big);
+    const std::string big(64 * 1024 + 1, ' ');
+    auto record = [&](const char* name, auto change) {
+      McpHttpRequest request;
+      request.method = "POST";
+      request.authorization = auth;
+      request.content_type = "application/json";
+      request.body = R"({"jsonrpc":"2.0","id":1,"method":"ping"})";
+      change(request);
+      Append(out, name, handler_->Handle(request));
+    };
+    record("get_405", [](McpHttpRequest& r) { r.method = "GET"; });
+    record("origin_403", [](McpHttpRequest& r) {
+      r.origin = "http://evil.example";
+      r.host = "127.0.0.1:8700";
+    });
+    record("no_key_401", [](McpHttpRequest& r) { r.authorization = ""; });
+    record("content_type_415", [](McpHttpRequest& r) { r.content_type = "text/plain"; });
+    record("accept_406", [](McpHttpRequest& r) { r.accept = "text/html"; });
+    record("too_large_413", [&](McpHttpRequest& r) { r.body = big; });
     return out.str();
   }
 };
