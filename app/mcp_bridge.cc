@@ -16,8 +16,10 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "api/mcp_tools.h"
 #include "app/commands.h"
 #include "base/result.h"
+#include "base/secret_json.h"
 
 namespace strongroom::app {
 namespace {
@@ -50,6 +52,11 @@ std::string_view Trim(std::string_view in) {
 }
 
 struct HttpResult {
+  HttpResult() = default;
+  HttpResult(HttpResult&&) = default;
+  HttpResult& operator=(HttpResult&&) = default;
+  ~HttpResult() { SecureWipe(body.data(), body.size()); }  // tool results hold secrets
+
   long status = 0;
   std::string body;
   std::string content_type;
@@ -84,7 +91,7 @@ class McpClient {
   }
 
   // POSTs one JSON-RPC payload. Network failures are UNAVAILABLE.
-  Result<HttpResult> Post(const std::string& body, const std::string& protocol_version,
+  Result<HttpResult> Post(std::string_view body, const std::string& protocol_version,
                           const std::string& session_id) {
     SlistPtr headers;
     auto add = [&headers](const std::string& header) {
@@ -175,9 +182,6 @@ std::vector<std::string> SseMessages(std::string_view body) {
   return out;
 }
 
-constexpr std::string_view kToolSuffixes[] = {"list",  "get",   "totp", "totp_use_backup",
-                                              "store", "delete"};
-
 // "vault_get" -> "vault.get" for the server; other names unchanged.
 void ToDottedToolName(json& request) {
   if (!request.is_object() || request.value("method", "") != "tools/call") return;
@@ -185,13 +189,9 @@ void ToDottedToolName(json& request) {
   if (params == request.end() || !params->is_object()) return;
   auto name = params->find("name");
   if (name == params->end() || !name->is_string()) return;
-  // A copy, not a reference: assigning *name below frees the old string.
-  const std::string value = name->get<std::string>();
-  for (std::string_view suffix : kToolSuffixes) {
-    if (value == "vault_" + std::string(suffix)) {
-      *name = "vault." + std::string(suffix);
-      return;
-    }
+  // The suffix views the catalog, not *name, which the assignment below frees.
+  if (auto suffix = api::McpToolSuffix(name->get_ref<const std::string&>(), /*underscore=*/true)) {
+    *name = api::McpToolName(*suffix, /*underscore=*/false);
   }
 }
 
@@ -204,8 +204,8 @@ void ToUnderscoreToolNames(json& response) {
   if (tools == result->end() || !tools->is_array()) return;
   for (json& tool : *tools) {
     if (!tool.is_object() || !tool.contains("name") || !tool["name"].is_string()) continue;
-    std::string name = tool["name"].get<std::string>();
-    if (name.rfind("vault.", 0) == 0) tool["name"] = "vault_" + name.substr(6);
+    auto suffix = api::McpToolSuffix(tool["name"].get_ref<const std::string&>(), false);
+    if (suffix) tool["name"] = api::McpToolName(*suffix, /*underscore=*/true);
   }
 }
 
@@ -223,6 +223,7 @@ class Bridge {
   // Forwards one stdin line; false when stdout is gone.
   bool Forward(std::string_view line) {
     json parsed = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    JsonWipeGuard parsed_guard(parsed);  // vault.store arguments hold secrets
     // Requests in this line, by id, with their method: replies are matched to
     // them (initialize result, tools/list renaming, error replies).
     std::map<std::string, std::string> requests;
@@ -234,14 +235,14 @@ class Bridge {
       request_ids.push_back(message["id"]);
       if (options_.underscore_names) ToDottedToolName(message);
     };
-    std::string body(line);
+    SecretStdString body(line.data(), line.size());
     if (!parsed.is_discarded()) {
       if (parsed.is_array()) {
         for (json& item : parsed) note(item);
       } else {
         note(parsed);
       }
-      if (options_.underscore_names) body = parsed.dump();
+      if (options_.underscore_names) body = DumpToSecret(parsed);
     }
     // A line that is not JSON still goes to the server, whose parse error is
     // the reply: one place decides what is malformed.
@@ -269,6 +270,7 @@ class Bridge {
     }
     for (const std::string& payload : payloads) {
       json reply = json::parse(payload, nullptr, false);
+      JsonWipeGuard reply_guard(reply);
       if (reply.is_discarded()) {
         spdlog::error("mcp bridge: server answered HTTP {} with a body that is not JSON",
                       http->status);

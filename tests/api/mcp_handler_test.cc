@@ -1,118 +1,20 @@
 // McpHandler over a real VaultService, SQLite store in a temp dir and a fake
-// key manager (no HSM: the MCP face does not care how data is sealed).
+// key manager (tests/api/mcp/mcp_fixture.h).
 #include "api/mcp_handler.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <filesystem>
-#include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
-#include "api/admin.h"
-#include "api/vault_service.h"
-#include "kms/key_manager.h"
-#include "model/credential.h"
-#include "store/credential_store.h"
+#include "tests/api/mcp/mcp_fixture.h"
 
 namespace strongroom::api {
 namespace {
 
+using mcp_test::McpHandlerTest;
 using nlohmann::json;
-
-// Seals by copying: enough for a face test, and obviously not encryption.
-class FakeKeyManager final : public kms::KeyManager {
- public:
-  Result<kms::Bytes> NewWrappedKek() override { return kms::Bytes(32, 0x42); }
-  Result<kms::Envelope> Seal(const kms::KekRef& /*kek*/, std::string_view plaintext,
-                             std::string_view /*aad*/) override {
-    kms::Envelope out;
-    out.ciphertext.assign(plaintext.begin(), plaintext.end());
-    out.wrapped_dek.assign(40, 0x17);
-    return out;
-  }
-  Result<SecretBytes> Open(const kms::KekRef& /*kek*/, const kms::Envelope& envelope,
-                           std::string_view /*aad*/) override {
-    return SecretBytes(envelope.ciphertext.begin(), envelope.ciphertext.end());
-  }
-  void Evict(std::int64_t /*identity_id*/) override {}
-  Status CheckHsm() override { return Status::Ok(); }
-  std::uint64_t hsm_operations() const override { return 0; }
-};
-
-class McpHandlerTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    static std::atomic<int> counter{0};
-    dir_ = std::filesystem::temp_directory_path() /
-           ("mcp_handler_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::create_directories(dir_);
-    auto store = store::OpenSqliteStore((dir_ / "vault.db").string());
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(*store);
-    auto identity = CreateIdentity(*store_, keys_, "dev", Clock::Real());
-    ASSERT_TRUE(identity.ok()) << identity.status().ToString();
-    rw_key_ = NewKey(model::kScopeRead | model::kScopeWrite);
-    ro_key_ = NewKey(model::kScopeRead);
-    vault_ = std::make_unique<VaultService>(store_.get(), &keys_, &Clock::Real());
-    handler_ = std::make_unique<McpHandler>(vault_.get(), McpOptions{});
-  }
-
-  void TearDown() override {
-    handler_.reset();
-    if (vault_) vault_->Shutdown();
-    vault_.reset();
-    store_.reset();
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
-
-  std::string NewKey(std::uint32_t scopes) {
-    auto key = CreateApiKey(*store_, "dev", scopes, std::nullopt, Clock::Real());
-    EXPECT_TRUE(key.ok()) << key.status().ToString();
-    return key.ok() ? std::string(key->key.view()) : std::string();
-  }
-
-  McpHttpResponse Post(const std::string& body, const std::string& key,
-                       const std::string& version = "2025-11-25") {
-    authorization_ = "Bearer " + key;
-    McpHttpRequest request;
-    request.method = "POST";
-    request.authorization = authorization_;
-    request.accept = "application/json, text/event-stream";
-    request.content_type = "application/json";
-    request.protocol_version = version;
-    request.body = body;
-    return handler_->Handle(request);
-  }
-
-  // Posts one request and returns the parsed JSON-RPC response.
-  json Rpc(const std::string& method, const json& params, const std::string& key = "") {
-    json message{{"jsonrpc", "2.0"}, {"id", 7}, {"method", method}, {"params", params}};
-    McpHttpResponse response = Post(message.dump(), key.empty() ? rw_key_ : key);
-    EXPECT_EQ(response.status, 200) << response.body;
-    json out = json::parse(response.body, nullptr, false);
-    EXPECT_EQ(out["id"], 7);
-    return out;
-  }
-
-  json CallTool(const std::string& name, const json& arguments, const std::string& key = "") {
-    return Rpc("tools/call", json{{"name", name}, {"arguments", arguments}}, key);
-  }
-
-  std::filesystem::path dir_;
-  FakeKeyManager keys_;
-  std::unique_ptr<store::CredentialStore> store_;
-  std::unique_ptr<VaultService> vault_;
-  std::unique_ptr<McpHandler> handler_;
-  std::string rw_key_;
-  std::string ro_key_;
-  std::string authorization_;
-};
 
 TEST_F(McpHandlerTest, InitializeEchoesSupportedVersion) {
   for (const char* version : {"2025-11-25", "2025-06-18", "2025-03-26"}) {
@@ -322,6 +224,75 @@ TEST_F(McpHandlerTest, BackupCodesPopInOrder) {
   json empty = CallTool("vault.totp_use_backup", json{{"name", "otp"}});
   EXPECT_EQ(empty["result"]["isError"], true);
   EXPECT_EQ(empty["result"]["structuredContent"]["error"], "no_backup_codes");
+}
+
+// SPEC 5a: a JSON-RPC batch holds at most 16 messages.
+std::string Batch(int lists, bool with_store) {
+  json batch = json::array();
+  for (int i = 0; i < lists; ++i) {
+    batch.push_back(json{{"jsonrpc", "2.0"},
+                         {"id", i},
+                         {"method", "tools/call"},
+                         {"params", {{"name", "vault.list"}, {"arguments", json::object()}}}});
+  }
+  if (with_store) {
+    batch.push_back(
+        json{{"jsonrpc", "2.0"},
+             {"id", "store"},
+             {"method", "tools/call"},
+             {"params",
+              {{"name", "vault.store"},
+               {"arguments", {{"name", "batched"}, {"type", "CUSTOM"}, {"data", {{"a", "b"}}}}}}}});
+  }
+  return batch.dump();
+}
+
+TEST_F(McpHandlerTest, BatchOf17IsOneInvalidRequestAndRunsNothing) {
+  McpHttpResponse lists = Post(Batch(17, false), rw_key_, "2025-03-26");
+  EXPECT_EQ(lists.status, 400);
+  json body = json::parse(lists.body);
+  ASSERT_TRUE(body.is_object()) << lists.body;  // one error, not one per message
+  EXPECT_EQ(body["error"]["code"], -32600);
+  EXPECT_TRUE(body["id"].is_null());
+
+  McpHttpResponse with_store = Post(Batch(16, true), rw_key_, "2025-03-26");
+  EXPECT_EQ(with_store.status, 400);
+  EXPECT_EQ(json::parse(with_store.body)["error"]["code"], -32600);
+  json listed = CallTool("vault.list", json::object());
+  EXPECT_EQ(listed["result"]["structuredContent"]["count"], 0);  // the store did not run
+}
+
+TEST_F(McpHandlerTest, BatchOf16IsAnswered) {
+  McpHttpResponse response = Post(Batch(15, true), rw_key_, "2025-03-26");
+  ASSERT_EQ(response.status, 200) << response.body;
+  json replies = json::parse(response.body);
+  ASSERT_TRUE(replies.is_array());
+  ASSERT_EQ(replies.size(), 16u);
+  for (const json& reply : replies) EXPECT_EQ(reply["result"]["isError"], false) << reply.dump();
+  EXPECT_EQ(CallTool("vault.list", json::object())["result"]["structuredContent"]["count"], 1);
+}
+
+// SPEC 5a: an unexpected failure is -32603 with a generic message, never the
+// exception's text (here it holds the plaintext being opened).
+TEST_F(McpHandlerTest, ExceptionIsGenericInternalError) {
+  json stored = CallTool("vault.store",
+                         json{{"name", "x"}, {"type", "LOGIN"}, {"data", {{"password", "pw-42"}}}});
+  ASSERT_EQ(stored["result"]["isError"], false) << stored.dump();
+  keys_.throw_on_open = true;
+  const std::string get = json{{"jsonrpc", "2.0"},
+                               {"id", 1},
+                               {"method", "tools/call"},
+                               {"params", {{"name", "vault.get"}, {"arguments", {{"name", "x"}}}}}}
+                              .dump();
+  for (const std::string& body : {get, "[" + get + "]"}) {
+    McpHttpResponse response = Post(body, rw_key_, body[0] == '[' ? "2025-03-26" : "2025-11-25");
+    EXPECT_EQ(response.status, 500);
+    json error = json::parse(response.body);
+    EXPECT_EQ(error["error"]["code"], -32603);
+    EXPECT_EQ(error["error"]["message"], "Internal error");
+    EXPECT_EQ(response.body.find("pw-42"), std::string::npos);
+    EXPECT_EQ(response.body.find("open failed"), std::string::npos);
+  }
 }
 
 }  // namespace
