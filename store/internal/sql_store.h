@@ -254,7 +254,17 @@ class SqlCredentialStore final : public CredentialStore {
 
   Result<MutateOutcome> Mutate(std::int64_t identity_id, std::string_view name,
                                const MutateFn& fn) override {
-    auto apply = [&](Session& s) { return ApplyMutation(s, identity_id, name, fn); };
+    // `fn` is the caller's code: an exception from it (or from the mapping
+    // around it) must not unwind through the backend's transaction and batch
+    // bookkeeping (SQLite's group-commit leader would stay elected and every
+    // later write would wait forever). It fails this mutation alone.
+    auto apply = [&](Session& s) -> Result<MutateOutcome> {
+      try {
+        return ApplyMutation(s, identity_id, name, fn);
+      } catch (...) {
+        return InternalError("applying a credential mutation failed");
+      }
+    };
     return backend_.Mutate(MutationRef<Session>(apply));
   }
 

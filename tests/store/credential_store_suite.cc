@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -398,6 +399,19 @@ TEST_P(CredentialStoreTest, MutateWritesAtTheGivenKeyWhateverFnSays) {
   SR_ASSERT_OK(store_->GetCredential(alice.id, "mine"));
   SR_EXPECT_ERROR(store_->GetCredential(bob.id, "theirs"), StatusCode::kNotFound, "not_found");
   SR_EXPECT_ERROR(store_->GetCredential(alice.id, "theirs"), StatusCode::kNotFound, "not_found");
+}
+
+TEST_P(CredentialStoreTest, MutateFnExceptionFailsThatWriteAloneAndLaterWritesProceed) {
+  Identity alice = MakeIdentity("alice");
+  auto thrown = store_->Mutate(alice.id, "x", [](const auto&) -> Result<StoredCredential> {
+    throw std::runtime_error("boom");
+  });
+  EXPECT_EQ(thrown.status().code(), StatusCode::kInternal);
+  EXPECT_EQ(thrown.status().message().find("boom"), std::string::npos);
+  SR_EXPECT_ERROR(store_->GetCredential(alice.id, "x"), StatusCode::kNotFound, "not_found");
+  // Before the fix SQLite's group-commit leader stayed elected and this hung.
+  Put(alice.id, "y", 1);
+  SR_ASSERT_OK(store_->GetCredential(alice.id, "y"));
 }
 
 TEST_P(CredentialStoreTest, MutateFnErrorWritesNothing) {
