@@ -14,8 +14,10 @@
 #include <nlohmann/json.hpp>
 
 #include "api/internal/http_status.h"
-#include "api/vault_service.h"
+#include "api/render.h"
+#include "base/secret_json.h"
 #include "model/credential.h"
+#include "vault/vault.h"
 
 namespace strongroom::api {
 namespace {
@@ -403,8 +405,8 @@ ordered_json ToolResult(ordered_json body, bool is_error) {
 // Everything about answering the JSON-RPC messages of one authenticated HTTP request.
 class Dispatcher {
  public:
-  Dispatcher(VaultService& vault, const ToolCatalog& tools, const McpOptions& options,
-             const Principal& principal)
+  Dispatcher(vault::Vault& vault, const ToolCatalog& tools, const McpOptions& options,
+             const vault::Principal& principal)
       : vault_(vault), tools_(tools), options_(options), principal_(principal) {}
 
   struct Outcome {
@@ -569,11 +571,11 @@ class Dispatcher {
     const std::string& credential = name.get_ref<const std::string&>();
     switch (tool->kind) {
       case ToolKind::kGet:
-        return Render(vault_.Get(principal_, credential));
+        return Render(ToJson(vault_.Get(principal_, credential)));
       case ToolKind::kTotp:
-        return Render(vault_.Totp(principal_, credential));
+        return Render(ToJson(vault_.Totp(principal_, credential)));
       case ToolKind::kUseBackup:
-        return Render(vault_.PopBackupCode(principal_, credential));
+        return Render(ToJson(vault_.PopBackupCode(principal_, credential)));
       case ToolKind::kDelete: {
         Status deleted = vault_.Delete(principal_, credential);
         if (!deleted.ok()) return ToolError(deleted);
@@ -606,7 +608,7 @@ class Dispatcher {
       if (!s) return std::nullopt;
       return std::string_view(*s);
     };
-    return Render(vault_.List(principal_, view(limit), view(cursor)));
+    return Render(ToJson(vault_.List(principal_, view(limit), view(cursor))));
   }
 
   Result<ordered_json> CallStore(const std::string& tool_name, const json& args) {
@@ -635,7 +637,9 @@ class Dispatcher {
       }
       body["expiresAt"] = *it;
     }
-    return Render(vault_.Put(principal_, args["name"].get_ref<const std::string&>(), body));
+    const SecretStdString text = DumpToSecret(body);
+    return Render(ToJson(vault_.Put(principal_, args["name"].get_ref<const std::string&>(),
+                                    std::string_view(text.data(), text.size()))));
   }
 
   Result<ordered_json> Render(Result<ordered_json> result) {
@@ -655,14 +659,14 @@ class Dispatcher {
     return ToolResult(ordered_json{{"error", error.error}, {"message", error.message}}, true);
   }
 
-  VaultService& vault_;
+  vault::Vault& vault_;
   const ToolCatalog& tools_;
   const McpOptions& options_;
-  const Principal& principal_;
+  const vault::Principal& principal_;
   RpcFault fault_{kInternalError, "Internal error"};
 };
 
-McpHttpResponse HandleUnguarded(VaultService& vault, const McpOptions& options,
+McpHttpResponse HandleUnguarded(vault::Vault& vault, const McpOptions& options,
                                 const McpHttpRequest& request) {
   if (request.method != "POST") {
     // No server-initiated SSE stream (GET) and no sessions to end (DELETE):
@@ -678,7 +682,7 @@ McpHttpResponse HandleUnguarded(VaultService& vault, const McpOptions& options,
     return TransportError(403, kInvalidRequest, "Forbidden: Origin not allowed");
   }
   // Authentication precedes everything else, as for REST.
-  Result<Principal> principal = vault.Authenticate(request.authorization);
+  Result<vault::Principal> principal = vault.Authenticate(request.authorization);
   if (!principal.ok()) return RestError(principal.status());
 
   if (MediaTypeEssence(request.content_type) != "application/json") {
@@ -736,7 +740,7 @@ McpHttpResponse HandleUnguarded(VaultService& vault, const McpOptions& options,
 
 }  // namespace
 
-McpHandler::McpHandler(VaultService* vault, McpOptions options)
+McpHandler::McpHandler(vault::Vault* vault, McpOptions options)
     : vault_(vault), options_(std::move(options)) {}
 
 std::string McpHandler::ToolName(std::string_view suffix) const {

@@ -104,10 +104,11 @@ class CredentialStore {
   virtual Status DeleteCredential(std::int64_t identity_id, std::string_view name) = 0;
 
   // Records retrieval times (best effort, may be batched): last_used_at =
-  // max(old, at), in one transaction; credentials that no longer exist are skipped.
+  // max(old, at) of the credential with that identity_id and credential_id, in
+  // one transaction; credentials that no longer exist are skipped.
   struct Touch {
     std::int64_t identity_id;
-    std::string name;
+    std::string credential_id;
     UnixMillis at;
   };
   virtual Status TouchLastUsed(const std::vector<Touch>& touches) = 0;

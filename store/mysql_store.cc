@@ -85,7 +85,7 @@ constexpr char kInsertCredentialSql[] = SR_STORE_INSERT_CREDENTIAL;
 constexpr char kUpdateCredentialSql[] = SR_STORE_UPDATE_CREDENTIAL;
 constexpr char kTouchCredentialSql[] =
     "UPDATE credentials SET last_used_at = GREATEST(COALESCE(last_used_at, 0), ?)"
-    " WHERE identity_id = ? AND name = ?";
+    " WHERE identity_id = ? AND credential_id = ?";
 
 Status Unavailable(std::string message) {
   return UnavailableError(std::move(message), "store_unavailable");
@@ -442,7 +442,8 @@ class MysqlCredentialStore final : public CredentialStore {
     std::vector<const Touch*> sorted;
     for (const Touch& t : touches) sorted.push_back(&t);
     std::sort(sorted.begin(), sorted.end(), [](const Touch* a, const Touch* b) {
-      return std::tie(a->identity_id, a->name) < std::tie(b->identity_id, b->name);
+      return std::tie(a->identity_id, a->credential_id) <
+             std::tie(b->identity_id, b->credential_id);
     });
     return Transaction("recording last use", /*retry_duplicate_key=*/false,
                        [&](MysqlConnection& conn) {
@@ -450,7 +451,7 @@ class MysqlCredentialStore final : public CredentialStore {
                            sql::PreparedStatement& ps = conn.Prepare(kTouchCredentialSql);
                            ps.setInt64(1, touch->at);
                            ps.setInt64(2, touch->identity_id);
-                           Binder{ps}.BindText(3, touch->name);
+                           Binder{ps}.BindText(3, touch->credential_id);
                            ps.executeUpdate();
                          }
                          return Status::Ok();

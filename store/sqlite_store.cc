@@ -84,7 +84,7 @@ constexpr char kCreateSchemaMigrations[] =
 
 constexpr char kTouchCredentialSql[] =
     "UPDATE credentials SET last_used_at = MAX(COALESCE(last_used_at, 0), ?)"
-    " WHERE identity_id = ? AND name = ?";
+    " WHERE identity_id = ? AND credential_id = ?";
 
 Status Unavailable(std::string message) {
   return UnavailableError(std::move(message), "store_unavailable");
@@ -359,7 +359,7 @@ class SqliteCredentialStore final : public CredentialStore {
       SR_ASSIGN_OR_RETURN(Statement stmt, writer_->Prepare(kTouchCredential, kTouchCredentialSql));
       stmt.BindInt64(1, touch.at);
       stmt.BindInt64(2, touch.identity_id);
-      stmt.BindText(3, touch.name);
+      stmt.BindText(3, touch.credential_id);
       SR_RETURN_IF_ERROR(stmt.Run("recording last use"));
     }
     return txn.Commit();

@@ -600,10 +600,12 @@ TEST_P(CredentialStoreTest, TouchLastUsedKeepsTheLatest) {
   Put(alice.id, "b", 1);
   Put(bob.id, "a", 1);
 
-  SR_ASSERT_OK(store_->TouchLastUsed({{alice.id, "a", 1000}, {alice.id, "b", 500}}));
+  SR_ASSERT_OK(store_->TouchLastUsed({{alice.id, "cred-a", 1000}, {alice.id, "cred-b", 500}}));
   // Out of order and duplicated in one batch; a missing row is skipped.
-  SR_ASSERT_OK(store_->TouchLastUsed(
-      {{alice.id, "a", 900}, {alice.id, "b", 700}, {alice.id, "b", 600}, {alice.id, "gone", 5}}));
+  SR_ASSERT_OK(store_->TouchLastUsed({{alice.id, "cred-a", 900},
+                                      {alice.id, "cred-b", 700},
+                                      {alice.id, "cred-b", 600},
+                                      {alice.id, "cred-gone", 5}}));
   SR_ASSERT_OK(store_->TouchLastUsed({}));
 
   auto a = store_->GetCredential(alice.id, "a");
@@ -638,7 +640,7 @@ TEST_P(CredentialStoreTest, DataPersistsAcrossReopen) {
   key.created_at = 1;
   SR_ASSERT_OK(store_->CreateApiKey(key));
   Put(alice.id, "github", 2);
-  SR_ASSERT_OK(store_->TouchLastUsed({{alice.id, "github", 1234}}));
+  SR_ASSERT_OK(store_->TouchLastUsed({{alice.id, "cred-github", 1234}}));
 
   Reopen();
 
@@ -765,7 +767,7 @@ TEST_P(CredentialStoreTest, ReadsRunWhileWritesCommit) {
       if (!store_->Mutate(alice.id, "n0", [&](const auto&) { return Result(c); }).ok()) {
         failures.fetch_add(1);
       }
-      if (!store_->TouchLastUsed({{alice.id, "n1", v}}).ok()) failures.fetch_add(1);
+      if (!store_->TouchLastUsed({{alice.id, "cred-n1", v}}).ok()) failures.fetch_add(1);
     }
     done.store(true);
   });
