@@ -174,20 +174,21 @@ struct ToolSpec {
   ToolKind kind;
   std::string_view suffix;  // after "vault." / "vault_"
   std::string_view title;
-  std::uint32_t scope;  // model::Scope bit required
+  vault::Operation operation;  // the use case, for vault::Authorize
   bool read_only;
   bool destructive;
   bool idempotent;
 };
 
 constexpr ToolSpec kTools[] = {
-    {ToolKind::kList, "list", "List credentials", model::kScopeRead, true, false, true},
-    {ToolKind::kGet, "get", "Get a credential", model::kScopeRead, true, false, true},
-    {ToolKind::kTotp, "totp", "Get a TOTP code", model::kScopeRead, true, false, true},
-    {ToolKind::kUseBackup, "totp_use_backup", "Use a TOTP backup code", model::kScopeWrite, false,
-     true, false},
-    {ToolKind::kStore, "store", "Store a credential", model::kScopeWrite, false, true, true},
-    {ToolKind::kDelete, "delete", "Delete a credential", model::kScopeWrite, false, true, true},
+    {ToolKind::kList, "list", "List credentials", vault::Operation::kList, true, false, true},
+    {ToolKind::kGet, "get", "Get a credential", vault::Operation::kGet, true, false, true},
+    {ToolKind::kTotp, "totp", "Get a TOTP code", vault::Operation::kTotp, true, false, true},
+    {ToolKind::kUseBackup, "totp_use_backup", "Use a TOTP backup code",
+     vault::Operation::kPopBackupCode, false, true, false},
+    {ToolKind::kStore, "store", "Store a credential", vault::Operation::kPut, false, true, true},
+    {ToolKind::kDelete, "delete", "Delete a credential", vault::Operation::kDelete, false, true,
+     true},
 };
 
 // A JSON-RPC fault while handling one request.
@@ -529,7 +530,7 @@ class Dispatcher {
   ordered_json ListTools() const {
     ordered_json list = ordered_json::array();
     for (const ToolSpec& tool : kTools) {
-      if ((principal_.scopes & tool.scope) != 0) list.push_back(tools_.Describe(tool));
+      if (vault::Allows(principal_, tool.operation)) list.push_back(tools_.Describe(tool));
     }
     return ordered_json{{"tools", std::move(list)}};
   }
@@ -545,10 +546,8 @@ class Dispatcher {
       return Fail(kInvalidParams, "Unknown tool: " + tool_name.substr(0, 100));
     }
     // Scope first, so a key without it learns nothing from argument checks.
-    if ((principal_.scopes & tool->scope) == 0) {
-      return ToolError(PermissionDeniedError("this API key lacks the " +
-                                             model::ScopeNames(tool->scope) + " scope needed by " +
-                                             tool_name));
+    if (Status allowed = vault::Authorize(principal_, tool->operation); !allowed.ok()) {
+      return ToolError(PermissionDeniedError(allowed.message() + " needed by " + tool_name));
     }
     const json empty = json::object();
     const json* args = &empty;

@@ -4,7 +4,7 @@
 // render what it returns. Methods return domain values (a credential row and
 // its opened data, a page of summaries, a TOTP code, a popped backup code) or
 // a Status with a canonical code and a reason; they render nothing: no JSON
-// text, no HTTP status (api/internal/http_status.h maps Statuses).
+// text, no HTTP status (the faces in api/ map Statuses to their protocols).
 //
 // What is protected: credential data and API keys. Authentication and
 // authorization happen here, not in the faces: every use case checks the

@@ -70,6 +70,39 @@ TEST_F(AdminTest, ApiKeysAreShownOnceAndStoredHashed) {
   EXPECT_EQ(RevokeApiKey(*store_, "0000000000000000", clock_).code(), StatusCode::kNotFound);
 }
 
+// The one key check, as the server (AuthenticateApiKey) and dev-mode setup
+// (IsValidApiKeyOf) use it.
+TEST_F(AdminTest, KeysAreCheckedForHashExpiryAndRevocation) {
+  auto alice = CreateIdentity(*store_, keys_, "alice", clock_);
+  auto bob = CreateIdentity(*store_, keys_, "bob", clock_);
+  ASSERT_TRUE(alice.ok() && bob.ok());
+  auto key = CreateApiKey(*store_, "alice", model::kScopeRead, 60, clock_);
+  ASSERT_TRUE(key.ok());
+  const std::string text(key->key.view());
+  auto principal = AuthenticateApiKey(*store_, text, clock_.NowMillis());
+  ASSERT_TRUE(principal.ok()) << principal.status().ToString();
+  EXPECT_EQ(principal->identity_id, alice->id);
+  EXPECT_EQ(principal->key_id, key->key_id);
+  EXPECT_EQ(principal->scopes, model::kScopeRead);
+  EXPECT_EQ(IsValidApiKeyOf(*store_, text, alice->id, clock_).value(), true);
+  EXPECT_EQ(IsValidApiKeyOf(*store_, text, bob->id, clock_).value(), false);
+  std::string wrong = text;
+  wrong.back() = wrong.back() == 'A' ? 'B' : 'A';
+  for (const std::string& bad : {wrong, std::string("garbage"), std::string()}) {
+    EXPECT_EQ(AuthenticateApiKey(*store_, bad, clock_.NowMillis()).status().code(),
+              StatusCode::kUnauthenticated);
+    EXPECT_EQ(IsValidApiKeyOf(*store_, bad, alice->id, clock_).value(), false);
+  }
+  EXPECT_EQ(AuthenticateApiKey(*store_, text, clock_.NowMillis() + 60'000).status().code(),
+            StatusCode::kUnauthenticated);
+  ASSERT_TRUE(RevokeApiKey(*store_, key->key_id, clock_).ok());
+  EXPECT_EQ(IsValidApiKeyOf(*store_, text, alice->id, clock_).value(), false);
+  EXPECT_EQ(BearerToken("Bearer  abc "), "abc");
+  EXPECT_EQ(BearerToken("bEaReR x"), "x");
+  EXPECT_EQ(BearerToken("Basic abc"), std::nullopt);
+  EXPECT_EQ(BearerToken("Bearer"), std::nullopt);
+}
+
 TEST(ParseDurationTest, AcceptsUnitsRejectsGarbage) {
   EXPECT_EQ(ParseDuration("90s"), 90);
   EXPECT_EQ(ParseDuration("15m"), 900);
