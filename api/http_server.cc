@@ -14,6 +14,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <pistache/endpoint.h>
@@ -24,11 +25,12 @@
 #include <nlohmann/json.hpp>
 
 #include "api/internal/http_status.h"
+#include "api/internal/put_body.h"
 #include "api/mcp_handler.h"
+#include "api/render.h"
 #include "api/server.h"
-#include "api/vault_service.h"
 #include "base/secret.h"
-#include "model/credential.h"
+#include "vault/vault.h"
 
 namespace strongroom::api {
 namespace {
@@ -169,7 +171,7 @@ std::vector<Http::Method> AllowedMethods(Route route) {
 
 // State shared by every clone of the handler (Pistache clones it per worker).
 struct ServerState {
-  VaultService* vault = nullptr;
+  vault::Vault* vault = nullptr;
   std::size_t max_body_bytes = 64 * 1024;
   std::unique_ptr<McpHandler> mcp;
 };
@@ -229,139 +231,130 @@ class VaultHandler final : public Http::Handler {
       reply.allow = std::move(allowed);
       return reply;
     }
-    VaultService& vault = *state_->vault;
     switch (match.route) {
       case Route::kHealthz:
         return JsonReply(200, ordered_json{{"status", "ok"}});
       case Route::kReadyz: {
-        ordered_json body;
-        bool ready = vault.Ready(&body);
-        return JsonReply(ready ? 200 : 503, body);
+        const vault::Readiness readiness = state_->vault->CheckReadiness();
+        return JsonReply(readiness.ready() ? 200 : 503, ReadinessJson(readiness));
       }
-      case Route::kMetrics: {
-        // Prometheus text exposition, unauthenticated like the probes: a bare
-        // count of PKCS#11 operations reveals no key, name or secret. Reading it
-        // makes no HSM call; each /readyz adds one (its CheckHsm probe).
-        Reply reply;
-        reply.json = false;
-        reply.text = true;
-        reply.body =
-            "# HELP strongroom_hsm_operations_total HSM (PKCS#11) operations since start.\n"
-            "# TYPE strongroom_hsm_operations_total counter\n"
-            "strongroom_hsm_operations_total " +
-            std::to_string(vault.HsmOperations()) + "\n";
-        return reply;
-      }
-      case Route::kMcp: {
-        auto header = [&request](const char* name) {
-          return HeaderValue(request, name).value_or("");
-        };
-        const std::string authorization = header("Authorization"), accept = header("Accept"),
-                          content_type = header("Content-Type"),
-                          version = header("MCP-Protocol-Version"),
-                          session = header("Mcp-Session-Id"), origin = header("Origin"),
-                          host = header("Host");
-        const std::string method = Http::methodString(request.method());
-        McpHttpResponse mcp =
-            state_->mcp->Handle(McpHttpRequest{method, authorization, accept, content_type, version,
-                                               session, origin, host, request.body()});
-        Reply reply;
-        reply.status = mcp.status;
-        reply.body = std::move(mcp.body);
-        reply.json = !reply.body.empty();
-        // Pistache 0.0.5 does not write raw headers: map the few MCP sets to typed ones.
-        for (const auto& [name, value] : mcp.headers) {
-          if (name == "Allow") reply.allow = {Http::Method::Post};
-          if (name == "WWW-Authenticate" || name == "Retry-After") {
-            if (!reply.error) reply.error = internal::HttpError{mcp.status};
-            if (name == "WWW-Authenticate") reply.error->www_authenticate = true;
-            if (name == "Retry-After") reply.error->retry_after = true;
-          }
-        }
-        return reply;
-      }
+      case Route::kMetrics:
+        return Metrics();
+      case Route::kMcp:
+        return Mcp(request);
       default:
-        break;
+        return Rest(request, match);
     }
+  }
 
-    // The hot reads: key and credential in one store read (GET also without a DOM).
+  Reply Metrics() const {
+    // Prometheus text exposition, unauthenticated like the probes: a bare
+    // count of PKCS#11 operations reveals no key, name or secret. Reading it
+    // makes no HSM call; each /readyz adds one (its CheckHsm probe).
+    Reply reply;
+    reply.json = false;
+    reply.text = true;
+    reply.body =
+        "# HELP strongroom_hsm_operations_total HSM (PKCS#11) operations since start.\n"
+        "# TYPE strongroom_hsm_operations_total counter\n"
+        "strongroom_hsm_operations_total " +
+        std::to_string(state_->vault->HsmOperations()) + "\n";
+    return reply;
+  }
+
+  Reply Mcp(const Http::Request& request) const {
+    auto header = [&request](const char* name) { return HeaderValue(request, name).value_or(""); };
+    const std::string authorization = header("Authorization"), accept = header("Accept"),
+                      content_type = header("Content-Type"),
+                      version = header("MCP-Protocol-Version"), session = header("Mcp-Session-Id"),
+                      origin = header("Origin"), host = header("Host");
+    const std::string method = Http::methodString(request.method());
+    McpHttpResponse mcp =
+        state_->mcp->Handle(McpHttpRequest{method, authorization, accept, content_type, version,
+                                           session, origin, host, request.body()});
+    Reply reply;
+    reply.status = mcp.status;
+    reply.body = std::move(mcp.body);
+    reply.json = !reply.body.empty();
+    // Pistache 0.0.5 does not write raw headers: map the few MCP sets to typed ones.
+    for (const auto& [name, value] : mcp.headers) {
+      if (name == "Allow") reply.allow = {Http::Method::Post};
+      if (name == "WWW-Authenticate" || name == "Retry-After") {
+        if (!reply.error) reply.error = internal::HttpError{mcp.status};
+        if (name == "WWW-Authenticate") reply.error->www_authenticate = true;
+        if (name == "Retry-After") reply.error->retry_after = true;
+      }
+    }
+    return reply;
+  }
+
+  // The REST routes of SPEC 5. Scopes are the vault's to check.
+  Reply Rest(const Http::Request& request, const Match& match) {
+    vault::Vault& vault = *state_->vault;
+    const std::string authorization = HeaderValue(request, "Authorization").value_or("");
+    // The hot reads: the vault checks the key in the same store read as the
+    // credential; GET renders without a DOM.
     if ((match.route == Route::kCredential && request.method() == Http::Method::Get) ||
         match.route == Route::kTotp) {
       if (std::optional<std::string> name = PercentDecode(match.raw_name)) {
-        const std::string authorization = HeaderValue(request, "Authorization").value_or("");
-        if (match.route == Route::kTotp)
-          return Render(vault.TotpWithKey(authorization, *name), 200);
-        Result<std::string> body = vault.GetText(authorization, *name);
-        if (!body.ok()) return ErrorReply(body.status());
-        Reply reply;
-        reply.body = std::move(body).value();
-        return reply;
+        const auto caller = vault::Caller::WithAuthorization(authorization);
+        if (match.route == Route::kTotp) return Render(ToJson(vault.Totp(caller, *name)));
+        return TextReply(vault.Get(caller, *name), CredentialText);
       }
       // A bad escape is 400 invalid_name, but only after authentication (below).
     }
-
-    Result<Principal> principal =
-        vault.Authenticate(HeaderValue(request, "Authorization").value_or(""));
+    Result<vault::Principal> principal = vault.Authenticate(authorization);
     if (!principal.ok()) return ErrorReply(principal.status());
-
-    std::optional<std::string> name;
-    if (!match.raw_name.empty()) {
-      name = PercentDecode(match.raw_name);
-      if (!name) return ErrorReply(InvalidArgumentError("name is not valid", "invalid_name"));
+    if (match.route == Route::kList) {
+      const auto& query = request.query();
+      const std::optional<std::string> limit = query.get("limit"), cursor = query.get("cursor");
+      auto view = [](const std::optional<std::string>& s) -> std::optional<std::string_view> {
+        if (!s) return std::nullopt;
+        return std::string_view(*s);
+      };
+      return TextReply(vault.List(*principal, view(limit), view(cursor)), ListText);
     }
-
-    switch (match.route) {
-      case Route::kList: {
-        const auto& query = request.query();
-        std::optional<std::string> limit = query.get("limit");
-        std::optional<std::string> cursor = query.get("cursor");
-        auto opt_view = [](const std::optional<std::string>& s) -> std::optional<std::string_view> {
-          if (!s) return std::nullopt;
-          return std::string_view(*s);
-        };
-        Result<std::string> listed = vault.ListText(*principal, opt_view(limit), opt_view(cursor));
-        if (!listed.ok()) return ErrorReply(listed.status());
-        Reply reply;
-        reply.body = std::move(listed).value();
-        return reply;
-      }
-      case Route::kCredential:
-        switch (request.method()) {
-          // GET answered above (GetText); a name that does not decode stops earlier.
-          case Http::Method::Put: {
-            // Scope before body checks: a read-only key learns nothing from 4xx details.
-            if ((principal->scopes & model::kScopeWrite) == 0) {
-              return ErrorReply(PermissionDeniedError("API key lacks the vault:write scope"));
-            }
-            nlohmann::json body;
-            Status parsed = ParsePutBody(HeaderValue(request, "Content-Type").value_or(""),
-                                         request.body(), state_->max_body_bytes, &body);
-            if (!parsed.ok()) return ErrorReply(parsed);
-            return Render(vault.Put(*principal, *name, body), 200);
-          }
-          case Http::Method::Delete: {
-            Status deleted = vault.Delete(*principal, *name);
-            if (!deleted.ok()) return ErrorReply(deleted);
-            Reply reply;
-            reply.status = 204;
-            reply.json = false;
-            return reply;
-          }
-          default:
-            break;
-        }
-        break;
-      case Route::kBackup:
-        return Render(vault.PopBackupCode(*principal, *name), 200);
-      default:
-        break;
+    std::optional<std::string> name = PercentDecode(match.raw_name);
+    if (!name) return ErrorReply(InvalidArgumentError("name is not valid", "invalid_name"));
+    if (match.route == Route::kBackup)
+      return Render(ToJson(vault.PopBackupCode(*principal, *name)));
+    if (request.method() == Http::Method::Delete) {
+      Status deleted = vault.Delete(*principal, *name);
+      if (!deleted.ok()) return ErrorReply(deleted);
+      Reply reply;
+      reply.status = 204;
+      reply.json = false;
+      return reply;
     }
-    return ErrorReply(InternalError("route without handler"));
+    // PUT (GET was answered above). Scope before body checks: a read-only key
+    // learns nothing from 4xx details.
+    Status checked = vault::Authorize(*principal, vault::Operation::kPut);
+    if (checked.ok()) {
+      checked = internal::CheckPutBody(HeaderValue(request, "Content-Type").value_or(""),
+                                       request.body(), state_->max_body_bytes);
+    }
+    if (!checked.ok()) return ErrorReply(checked);
+    return Render(ToJson(vault.Put(*principal, *name, request.body())));
   }
 
-  static Reply Render(const Result<ordered_json>& result, int status) {
+  static Reply Render(const Result<ordered_json>& result) {
     if (!result.ok()) return ErrorReply(result.status());
-    return JsonReply(status, *result);
+    return JsonReply(200, *result);
+  }
+
+  // A 200 with a body rendered as text from a use case's value.
+  template <class T, class RenderText>
+  static Reply TextReply(const Result<T>& result, RenderText render) {
+    if (!result.ok()) return ErrorReply(result.status());
+    Reply reply;
+    if constexpr (std::is_same_v<decltype(render(*result)), std::string>) {
+      reply.body = render(*result);
+    } else {
+      Result<std::string> body = render(*result);
+      if (!body.ok()) return ErrorReply(body.status());
+      reply.body = std::move(body).value();
+    }
+    return reply;
   }
 
   static void Send(const Http::Request& request, const Reply& reply,
@@ -395,7 +388,7 @@ class VaultHandler final : public Http::Handler {
 
 class PistacheServer final : public Server {
  public:
-  PistacheServer(std::unique_ptr<VaultService> vault, std::shared_ptr<ServerState> state)
+  PistacheServer(std::unique_ptr<vault::Vault> vault, std::shared_ptr<ServerState> state)
       : vault_(std::move(vault)), state_(std::move(state)) {}
   ~PistacheServer() override { Shutdown(); }
 
@@ -404,7 +397,7 @@ class PistacheServer final : public Server {
       Pistache::Address address(options.listen);
       endpoint_ = std::make_unique<Http::Endpoint>(address);
       // Pistache's own limit sits well above ours so oversized bodies get our
-      // JSON 413 (from ParsePutBody); only absurd requests hit Pistache's.
+      // JSON 413 (from CheckPutBody); only absurd requests hit Pistache's.
       std::size_t pistache_limit =
           std::max<std::size_t>(1 << 20, options.max_body_bytes * 2 + 16384);
       auto endpoint_options = Http::Endpoint::options()
@@ -443,7 +436,7 @@ class PistacheServer final : public Server {
   }
 
  private:
-  std::unique_ptr<VaultService> vault_;
+  std::unique_ptr<vault::Vault> vault_;
   std::shared_ptr<ServerState> state_;
   std::unique_ptr<Http::Endpoint> endpoint_;
   std::uint16_t port_ = 0;
@@ -455,7 +448,7 @@ class PistacheServer final : public Server {
 Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
                                               store::CredentialStore* store, kms::KeyManager* keys,
                                               const Clock* clock) {
-  auto vault = std::make_unique<VaultService>(store, keys, clock);
+  auto vault = std::make_unique<vault::Vault>(store, keys, clock);
   auto state = std::make_shared<ServerState>();
   state->vault = vault.get();
   state->max_body_bytes = options.max_body_bytes;

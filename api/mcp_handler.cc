@@ -28,11 +28,11 @@ McpHttpResponse AnswerBatch(const mcp::McpCall& call, const json& batch) {
   return mcp::JsonResponse(200, *replies);
 }
 
-McpHttpResponse HandleUnguarded(VaultService& vault, const McpOptions& options,
+McpHttpResponse HandleUnguarded(vault::Vault& vault, const McpOptions& options,
                                 const McpHttpRequest& request) {
   if (auto refused = mcp::CheckBeforeAuth(request, options)) return std::move(*refused);
   // Authentication precedes everything else, as for REST.
-  Result<Principal> principal = mcp::AuthenticateCaller(vault, request.authorization);
+  Result<vault::Principal> principal = mcp::AuthenticateCaller(vault, request.authorization);
   if (!principal.ok()) return mcp::RestError(principal.status());
   std::string_view version;
   if (auto refused = mcp::CheckBeforeParse(request, options, &version)) return std::move(*refused);
@@ -55,7 +55,7 @@ McpHttpResponse HandleUnguarded(VaultService& vault, const McpOptions& options,
 
 }  // namespace
 
-McpHandler::McpHandler(VaultService* vault, McpOptions options)
+McpHandler::McpHandler(vault::Vault* vault, McpOptions options)
     : vault_(vault), options_(std::move(options)) {}
 
 std::string McpHandler::ToolName(std::string_view suffix) const {

@@ -13,13 +13,13 @@
 //
 // Tools: vault.list, vault.get, vault.totp (vault:read), vault.totp_use_backup,
 // vault.store, vault.delete (vault:write), or vault_list ... with
-// `underscore_names`. Each call goes to one VaultService method; the tool result
+// `underscore_names`. Each call goes to one vault::Vault use case; the tool result
 // carries the REST response body as structuredContent and as text. Failures of
 // the use case (not found, validation, expired, scope) are tool results with
 // isError; malformed calls (unknown tool, missing or mistyped arguments) are
 // JSON-RPC errors -32602.
 //
-// What is protected: the same as REST. Authentication (VaultService::Authenticate
+// What is protected: the same as REST. Authentication (vault::Vault::Authenticate
 // on the Authorization header) happens before any JSON-RPC is read: 401 with
 // `WWW-Authenticate: Bearer` and the REST error body. Requests carrying an
 // Origin header from another site get 403 (DNS-rebinding defence the transport
@@ -36,9 +36,11 @@
 #include <utility>
 #include <vector>
 
-namespace strongroom::api {
+namespace strongroom::vault {
+class Vault;
+}
 
-class VaultService;
+namespace strongroom::api {
 
 // The parts of an HTTP request to /mcp the handler looks at. Absent headers are
 // empty strings.
@@ -78,7 +80,7 @@ inline constexpr std::string_view kMcpProtocolVersions[] = {"2025-11-25", "2025-
 
 class McpHandler final {
  public:
-  McpHandler(VaultService* vault, McpOptions options);
+  McpHandler(vault::Vault* vault, McpOptions options);
   McpHandler(const McpHandler&) = delete;
   McpHandler& operator=(const McpHandler&) = delete;
 
@@ -90,7 +92,7 @@ class McpHandler final {
   std::string ToolName(std::string_view suffix) const;
 
  private:
-  VaultService* vault_;
+  vault::Vault* vault_;
   McpOptions options_;
 };
 

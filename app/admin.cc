@@ -6,7 +6,6 @@
 #include <spdlog/spdlog.h>
 #include <cstdio>
 
-#include "api/admin.h"
 #include "app/commands.h"
 #include "app/files.h"
 #include "app/vault_setup.h"
@@ -14,6 +13,7 @@
 #include "kms/key_manager.h"
 #include "model/credential.h"
 #include "store/credential_store.h"
+#include "vault/admin.h"
 
 namespace strongroom::app {
 namespace {
@@ -42,7 +42,7 @@ Status IdentityCreate(const config::Config& config, const std::string& name) {
   SR_ASSIGN_OR_RETURN(std::unique_ptr<kms::KeyManager> keys, OpenKeys(config.hsm));
   SR_ASSIGN_OR_RETURN(std::unique_ptr<store::CredentialStore> store, OpenStore(config.store));
   SR_ASSIGN_OR_RETURN(model::Identity identity,
-                      api::CreateIdentity(*store, *keys, name, Clock::Real()));
+                      vault::CreateIdentity(*store, *keys, name, Clock::Real()));
   std::printf("strongroom: created identity %s\n", identity.name.c_str());
   return Status::Ok();
 }
@@ -60,7 +60,7 @@ Status IdentityList(const config::Config& config) {
 Status IdentityDelete(const config::Config& config, const std::string& name) {
   SR_ASSIGN_OR_RETURN(std::unique_ptr<kms::KeyManager> keys, OpenKeys(config.hsm));
   SR_ASSIGN_OR_RETURN(std::unique_ptr<store::CredentialStore> store, OpenStore(config.store));
-  SR_RETURN_IF_ERROR(api::DeleteIdentity(*store, *keys, name));
+  SR_RETURN_IF_ERROR(vault::DeleteIdentity(*store, *keys, name));
   std::printf("strongroom: deleted identity %s with its API keys and credentials\n", name.c_str());
   return Status::Ok();
 }
@@ -83,7 +83,7 @@ Result<KeySpec> ParseKeySpec(const AdminOptions& options) {
   }
   if (spec.scopes == 0) return UsageError("--scope is required (vault:read, vault:write)");
   if (!options.ttl.empty()) {
-    spec.ttl = api::ParseDuration(options.ttl);
+    spec.ttl = vault::ParseDuration(options.ttl);
     if (!spec.ttl) {
       return UsageError("--ttl: expected a duration like 90s, 15m, 12h or 30d, got \"" +
                         options.ttl + "\"");
@@ -95,8 +95,8 @@ Result<KeySpec> ParseKeySpec(const AdminOptions& options) {
 Status KeyCreate(const config::Config& config, const std::string& identity, const KeySpec& spec) {
   const std::uint32_t scopes = spec.scopes;
   SR_ASSIGN_OR_RETURN(std::unique_ptr<store::CredentialStore> store, OpenStore(config.store));
-  SR_ASSIGN_OR_RETURN(api::NewApiKey key,
-                      api::CreateApiKey(*store, identity, scopes, spec.ttl, Clock::Real()));
+  SR_ASSIGN_OR_RETURN(vault::NewApiKey key,
+                      vault::CreateApiKey(*store, identity, scopes, spec.ttl, Clock::Real()));
   std::printf("strongroom: created API key %s for identity %s (%s), expires %s\n",
               key.key_id.c_str(), identity.c_str(), model::ScopeNames(scopes).c_str(),
               TimeOrNever(key.expires_at, "never").c_str());
@@ -109,7 +109,7 @@ Status KeyCreate(const config::Config& config, const std::string& identity, cons
 
 Status KeyList(const config::Config& config, const std::string& identity) {
   SR_ASSIGN_OR_RETURN(std::unique_ptr<store::CredentialStore> store, OpenStore(config.store));
-  SR_ASSIGN_OR_RETURN(std::vector<model::ApiKeyRecord> keys, api::ListApiKeys(*store, identity));
+  SR_ASSIGN_OR_RETURN(std::vector<model::ApiKeyRecord> keys, vault::ListApiKeys(*store, identity));
   for (const model::ApiKeyRecord& key : keys) {
     std::string scopes = model::ScopeNames(key.scopes);
     for (char& c : scopes) {
@@ -125,7 +125,7 @@ Status KeyList(const config::Config& config, const std::string& identity) {
 
 Status KeyRevoke(const config::Config& config, const std::string& key_id) {
   SR_ASSIGN_OR_RETURN(std::unique_ptr<store::CredentialStore> store, OpenStore(config.store));
-  SR_RETURN_IF_ERROR(api::RevokeApiKey(*store, key_id, Clock::Real()));
+  SR_RETURN_IF_ERROR(vault::RevokeApiKey(*store, key_id, Clock::Real()));
   std::printf("strongroom: revoked API key %s\n", key_id.c_str());
   return Status::Ok();
 }

@@ -13,7 +13,6 @@
 #include <spdlog/spdlog.h>
 #include <cstdio>
 
-#include "api/admin.h"
 #include "api/server.h"
 #include "app/commands.h"
 #include "app/files.h"
@@ -21,6 +20,7 @@
 #include "config/config.h"
 #include "kms/key_manager.h"
 #include "store/credential_store.h"
+#include "vault/admin.h"
 
 namespace strongroom::app {
 namespace {
@@ -30,7 +30,7 @@ Result<model::Identity> EnsureDevIdentity(store::CredentialStore& store, kms::Ke
   Result<model::Identity> existing = store.GetIdentityByName(kDevIdentity);
   if (existing.ok()) return existing;
   if (existing.status().code() != StatusCode::kNotFound) return existing.status();
-  Result<model::Identity> created = api::CreateIdentity(store, keys, kDevIdentity, Clock::Real());
+  Result<model::Identity> created = vault::CreateIdentity(store, keys, kDevIdentity, Clock::Real());
   // A concurrent `admin identity create dev` may have won; use theirs.
   if (!created.ok() && created.status().code() == StatusCode::kAlreadyExists) {
     return store.GetIdentityByName(kDevIdentity);

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,13 +12,13 @@
 #include <filesystem>
 #include <system_error>
 
-#include "api/admin.h"
 #include "app/files.h"
 #include "base/random.h"
 #include "kms/key_manager.h"
 #include "kms/pkcs11.h"
 #include "model/credential.h"
 #include "store/credential_store.h"
+#include "vault/admin.h"
 
 namespace strongroom::app {
 namespace {
@@ -84,27 +83,6 @@ void PointSoftHsmAt(const DevPaths& paths) {
   // SoftHSM2 reads SOFTHSM2_CONF when the module is initialised; we are still
   // single-threaded here, so setenv is safe.
   ::setenv("SOFTHSM2_CONF", paths.softhsm_conf.c_str(), 1);
-}
-
-std::vector<std::uint8_t> Sha256(std::string_view data) {
-  std::vector<std::uint8_t> digest(EVP_MAX_MD_SIZE);
-  unsigned int len = 0;
-  if (::EVP_Digest(data.data(), data.size(), digest.data(), &len, ::EVP_sha256(), nullptr) != 1) {
-    return {};
-  }
-  digest.resize(len);
-  return digest;
-}
-
-// The key id of "sr_<16 hex>_<secret>", or empty if the shape is wrong.
-std::string KeyIdOf(std::string_view key) {
-  constexpr std::string_view kPrefix = "sr_";
-  constexpr std::size_t kIdChars = 16;
-  if (key.size() <= kPrefix.size() + kIdChars + 1 || key.substr(0, kPrefix.size()) != kPrefix ||
-      key[kPrefix.size() + kIdChars] != '_') {
-    return {};
-  }
-  return std::string(key.substr(kPrefix.size(), kIdChars));
 }
 
 }  // namespace
@@ -235,28 +213,17 @@ Result<SecretString> EnsureDevApiKey(store::CredentialStore& store, const DevPat
   if (PathExists(paths.api_key_file)) {
     SR_ASSIGN_OR_RETURN(SecretString key,
                         config::ReadSecret("", paths.api_key_file, "dev API key"));
-    const std::string key_id = KeyIdOf(key.view());
-    if (!key_id.empty()) {
-      Result<model::ApiKeyRecord> record = store.GetApiKey(key_id);
-      const UnixMillis now = Clock::Real().NowMillis();
-      if (record.ok() && record->identity_id == identity_id && !record->revoked_at &&
-          (!record->expires_at || *record->expires_at > now)) {
-        const std::vector<std::uint8_t> hash = Sha256(key.view());
-        const std::string_view stored(reinterpret_cast<const char*>(record->key_hash.data()),
-                                      record->key_hash.size());
-        const std::string_view computed(reinterpret_cast<const char*>(hash.data()), hash.size());
-        if (!hash.empty() && ConstantTimeEquals(stored, computed)) return key;
-      } else if (!record.ok() && record.status().code() != StatusCode::kNotFound) {
-        return record.status();
-      }
-    }
+    SR_ASSIGN_OR_RETURN(bool valid,
+                        vault::IsValidApiKeyOf(store, key.view(), identity_id, Clock::Real()));
+    if (valid) return key;
     spdlog::warn("the dev API key in {} is no longer valid; creating a new one",
                  paths.api_key_file);
   }
 
-  SR_ASSIGN_OR_RETURN(api::NewApiKey fresh,
-                      api::CreateApiKey(store, kDevIdentity, model::kScopeRead | model::kScopeWrite,
-                                        std::nullopt, Clock::Real()));
+  SR_ASSIGN_OR_RETURN(
+      vault::NewApiKey fresh,
+      vault::CreateApiKey(store, kDevIdentity, model::kScopeRead | model::kScopeWrite, std::nullopt,
+                          Clock::Real()));
   SecretString line(fresh.key.view());
   line.Append("\n");
   SR_RETURN_IF_ERROR(WriteFileAtomic(paths.api_key_file, line.view(), kPrivateFile, true));

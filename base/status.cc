@@ -18,12 +18,8 @@ std::string_view StatusCodeName(StatusCode code) {
       return "ALREADY_EXISTS";
     case StatusCode::kFailedPrecondition:
       return "FAILED_PRECONDITION";
-    case StatusCode::kExpired:
-      return "EXPIRED";
     case StatusCode::kResourceExhausted:
       return "RESOURCE_EXHAUSTED";
-    case StatusCode::kUnsupportedMedia:
-      return "UNSUPPORTED_MEDIA";
     case StatusCode::kDataLoss:
       return "DATA_LOSS";
     case StatusCode::kInternal:

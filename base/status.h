@@ -1,7 +1,10 @@
 // Status: the result of a fallible operation, after abseil's absl::Status.
 //
-// A Status carries a canonical code, an optional API error code (the snake_case
-// "error" string of the REST error body, e.g. "invalid_name"), and a message.
+// A Status carries a canonical code (abseil's set, minus the ones we never use),
+// an optional reason (a snake_case detail such as "invalid_name" or "expired"
+// that says which kind of failure of that code it is), and a message. Statuses
+// know nothing about transports: the faces (api/) map code and reason to an
+// HTTP status and an API error string in one place.
 // The message is log-safe by contract: it never contains a secret value, a key,
 // a PIN or an API key. Code that builds a Status from input must not echo the
 // input's secret parts.
@@ -17,19 +20,17 @@ namespace strongroom {
 
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,     // 400: bad input (validation, malformed request)
-  kUnauthenticated,     // 401: missing, malformed, unknown, expired or revoked key
-  kPermissionDenied,    // 403: authenticated but lacking the scope
-  kNotFound,            // 404
-  kAlreadyExists,       // 409
-  kFailedPrecondition,  // 409: e.g. no backup codes left
-  kExpired,             // 410: credential past expiresAt
-  kResourceExhausted,   // 413: body too large
-  kUnsupportedMedia,    // 415
-  kDataLoss,            // 500 integrity_error: authenticated decryption failed
-  kInternal,            // 500
-  kUnimplemented,       // 501
-  kUnavailable,         // 503: store or HSM unreachable
+  kInvalidArgument,     // bad input (validation, malformed request, wrong media type)
+  kUnauthenticated,     // missing, malformed, unknown, expired or revoked key
+  kPermissionDenied,    // authenticated but lacking the scope
+  kNotFound,            // no such thing (or not visible to the caller)
+  kAlreadyExists,       // the thing to create exists
+  kFailedPrecondition,  // not in a state for this: no backup codes left, expired
+  kResourceExhausted,   // a size limit was exceeded (request body too large)
+  kDataLoss,            // authenticated decryption failed: the data is corrupt
+  kInternal,            // a broken invariant
+  kUnimplemented,       // not supported by this build
+  kUnavailable,         // a dependency (store, HSM) is unreachable
   kAborted,             // transient conflict (deadlock, busy); callers may retry
 };
 
@@ -48,7 +49,8 @@ class [[nodiscard]] Status {
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
   const std::string& message() const { return message_; }
-  // The API error code ("invalid_name"); empty when the canonical mapping applies.
+  // The reason, a snake_case detail of the code ("invalid_name", "expired");
+  // empty when the code says it all.
   const std::string& error_code() const { return error_code_; }
 
   // "NOT_FOUND: credential not found" (log-safe).
@@ -63,8 +65,8 @@ class [[nodiscard]] Status {
   std::string error_code_;
 };
 
-// Shorthands; `error_code` is the API error string when the default mapping
-// for the canonical code is not specific enough.
+// Shorthands; `error_code` is the reason when the canonical code alone is not
+// specific enough.
 Status InvalidArgumentError(std::string message, std::string error_code = "invalid_request");
 Status UnauthenticatedError(std::string message);
 Status PermissionDeniedError(std::string message);

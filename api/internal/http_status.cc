@@ -22,7 +22,8 @@ HttpError MapStatus(const Status& status) {
       out.message = "internal error";
       break;
     case StatusCode::kInvalidArgument:
-      out.http_status = 400;
+      // A body in a media type we do not read is bad input with its own status.
+      out.http_status = status.error_code() == "unsupported_media_type" ? 415 : 400;
       out.error = CodeOr(status, "invalid_request");
       break;
     case StatusCode::kUnauthenticated:
@@ -41,20 +42,13 @@ HttpError MapStatus(const Status& status) {
       break;
     case StatusCode::kAlreadyExists:
     case StatusCode::kFailedPrecondition:
-      out.http_status = 409;
+      // A credential past its expiresAt is gone for reading: 410 (SPEC 5).
+      out.http_status = status.error_code() == "expired" ? 410 : 409;
       out.error = CodeOr(status, "conflict");
-      break;
-    case StatusCode::kExpired:
-      out.http_status = 410;
-      out.error = "expired";
       break;
     case StatusCode::kResourceExhausted:
       out.http_status = 413;
       out.error = "payload_too_large";
-      break;
-    case StatusCode::kUnsupportedMedia:
-      out.http_status = 415;
-      out.error = "unsupported_media_type";
       break;
     case StatusCode::kDataLoss:
       out.http_status = 500;

@@ -1,4 +1,5 @@
-// The one mapping from Status to an HTTP error response (SPEC 5 error model).
+// The one mapping from Status (canonical code + reason) to an HTTP error
+// response (SPEC 5 error model), used by the REST and the MCP face alike.
 #pragma once
 
 #include <string>
@@ -15,8 +16,10 @@ struct HttpError {
   bool retry_after = false;       // 503: add "Retry-After"
 };
 
-// One switch over StatusCode. 5xx messages are generic: the Status's own
-// message goes to the log, not to the client.
+// One switch over StatusCode; the reason refines it where SPEC 5 has a status
+// of its own (FAILED_PRECONDITION "expired" is 410, INVALID_ARGUMENT
+// "unsupported_media_type" is 415) and names the "error". 5xx messages are generic: the Status's
+// own message goes to the log, not to the client.
 HttpError MapStatus(const Status& status);
 
 // {"error":...,"message":...} serialised.

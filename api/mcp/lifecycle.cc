@@ -45,9 +45,8 @@ RpcOutcome Initialize(const McpCall& call, const json& params, bool in_batch) {
 // The tools the caller's scopes allow, in catalog order.
 ordered_json ListTools(const McpCall& call) {
   ordered_json list = ordered_json::array();
-  const std::uint32_t scopes = CallerScopes(call.principal);
   for (const ToolSpec& tool : Tools()) {
-    if ((scopes & tool.scope) != 0) {
+    if (vault::Allows(call.principal, tool.operation)) {
       list.push_back(ToolListEntry(tool, call.options.underscore_names));
     }
   }
@@ -63,10 +62,10 @@ RpcOutcome CallTool(const McpCall& call, const json& params) {
   const ToolSpec* tool = FindTool(tool_name, call.options.underscore_names);
   if (tool == nullptr) return RpcFault{kInvalidParams, "Unknown tool: " + tool_name.substr(0, 100)};
   // Scope first, so a key without it learns nothing from argument checks.
-  if ((CallerScopes(call.principal) & tool->scope) == 0) {
-    return ToolError(PermissionDeniedError("this API key lacks the " +
-                                           model::ScopeNames(tool->scope) + " scope needed by " +
-                                           tool_name));
+  if (Status allowed = vault::Authorize(call.principal, tool->operation); !allowed.ok()) {
+    // "this API key lacks the vault:write scope needed by vault.store"
+    return ToolError(Status(allowed.code(), "this " + allowed.message() + " needed by " + tool_name,
+                            allowed.error_code()));
   }
   static const json kNoArguments = json::object();
   auto args = params.find("arguments");

@@ -17,8 +17,8 @@ namespace strongroom::api::mcp {
 
 // One authenticated HTTP request to /mcp.
 struct McpCall {
-  VaultService& vault;
-  const Principal& principal;
+  vault::Vault& vault;
+  const vault::Principal& principal;
   const McpOptions& options;
 };
 

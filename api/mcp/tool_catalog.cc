@@ -51,27 +51,27 @@ constexpr ToolSpec kTools[] = {
      "{\"credentials\":[{\"name\",\"type\",\"metadata\",\"expiresAt\",...}],\"count\","
      "\"nextCursor\"}. When nextCursor is not null, call again with cursor=nextCursor for the "
      "next page.",
-     kListSchema, model::kScopeRead, true, false, true},
+     kListSchema, vault::Operation::kList, true, false, true},
     {ToolId::kGet, "get", "Get a credential",
      "Retrieve one credential by exact name, including its secret fields in `data` (e.g. "
      "password, key, accessToken, privateKey, connectionString). TOTP seeds come back as "
      "\"[REDACTED]\": use {tool:totp} for a one-time code. Errors: not_found (no credential of "
      "that name), expired (past its expiresAt). Call {tool:list} first if you do not know the "
      "name.",
-     kNameOnlySchema, model::kScopeRead, true, false, true},
+     kNameOnlySchema, vault::Operation::kGet, true, false, true},
     {ToolId::kTotp, "totp", "Get a TOTP code",
      "Generate the current TOTP (2FA one-time password) code for a credential holding a TOTP "
      "seed: a TOTP credential, or any credential with data.totp (e.g. a LOGIN with 2FA). "
      "Result: {\"code\",\"remaining\" (seconds the code stays valid),\"backupCodesRemaining\","
      "\"digits\",\"period\"}. If remaining is very small, wait and call again for a fresh code. "
      "Errors: not_totp (no seed), not_found, expired.",
-     kNameOnlySchema, model::kScopeRead, true, false, true},
+     kNameOnlySchema, vault::Operation::kTotp, true, false, true},
     {ToolId::kUseBackup, "totp_use_backup", "Use a TOTP backup code",
      "Consume the next unused backup (recovery) code of a TOTP credential and return it: "
      "{\"code\",\"remaining\",\"backupCodesRemaining\"}. Each code is handed out exactly once "
      "and moves to usedBackupCodes, so only call this when a backup code is actually needed "
      "(prefer {tool:totp}). Errors: no_backup_codes (none left), not_found, expired.",
-     kNameOnlySchema, model::kScopeWrite, false, true, false},
+     kNameOnlySchema, vault::Operation::kPopBackupCode, false, true, false},
     {ToolId::kStore, "store", "Store a credential",
      "Create or replace the credential `name` with `type`, secret `data` (encrypted at rest) "
      "and optional plaintext `metadata` and `expiresAt` (RFC 3339). Secret values are strings. "
@@ -89,11 +89,11 @@ constexpr ToolSpec kTools[] = {
      "named like secret fields (password, key, secret, token, ...) are rejected. Replacing an "
      "existing name overwrites it; the result is the credential summary with \"created\": true "
      "(new) or false (replaced). Validation errors name the offending field.",
-     kStoreSchema, model::kScopeWrite, false, true, true},
+     kStoreSchema, vault::Operation::kPut, false, true, true},
     {ToolId::kDelete, "delete", "Delete a credential",
      "Permanently delete the credential `name` and its secret data. This cannot be undone. "
      "Result: {\"deleted\":true,\"name\"}. Errors: not_found.",
-     kNameOnlySchema, model::kScopeWrite, false, true, true},
+     kNameOnlySchema, vault::Operation::kDelete, false, true, true},
 };
 
 // Replaces the "@credential_types" marker (anywhere in `schema`) by the type names.

@@ -1,7 +1,8 @@
 // The MCP tool catalog (SPEC 6) as data: one table row per tool with its name
 // suffix, title, description, JSON Schema inputSchema, annotations and the
-// scope it needs. tools/list renders the rows; tools/call finds a row by name
-// and hands its ToolId to the dispatch (api/mcp/vault_calls.h). Internal to api/.
+// use case it runs (whose scope vault::Authorize checks). tools/list renders the rows; tools/call
+// finds a row by name and hands its ToolId to the dispatch (api/mcp/vault_calls.h). Internal to
+// api/.
 //
 // Descriptions name other tools as "{tool:<suffix>}", replaced by the name in
 // the caller's spelling. A schema value "@credential_types" becomes the wire
@@ -19,6 +20,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "vault/vault.h"
+
 namespace strongroom::api::mcp {
 
 enum class ToolId { kList, kGet, kTotp, kUseBackup, kStore, kDelete };
@@ -29,7 +32,7 @@ struct ToolSpec {
   std::string_view title;
   std::string_view description;   // with "{tool:<suffix>}" placeholders
   std::string_view input_schema;  // JSON Schema text
-  std::uint32_t scope;            // model::Scope bit required
+  vault::Operation operation;     // the use case it runs (vault::Authorize checks its scope)
   bool read_only;
   bool destructive;
   bool idempotent;

@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "api/mcp/tool_results.h"
+#include "api/render.h"
 #include "base/secret_json.h"
 
 namespace strongroom::api::mcp {
@@ -13,7 +14,7 @@ namespace {
 using nlohmann::json;
 using nlohmann::ordered_json;
 
-RpcOutcome CallList(VaultService& vault, const Principal& principal, const std::string& tool,
+RpcOutcome CallList(vault::Vault& vault, const vault::Principal& principal, const std::string& tool,
                     const json& args) {
   if (auto fault = CheckArgumentNames(tool, args, {"limit", "cursor"}, {})) return *fault;
   std::optional<std::string> limit;
@@ -30,7 +31,7 @@ RpcOutcome CallList(VaultService& vault, const Principal& principal, const std::
     if (!s) return std::nullopt;
     return std::string_view(*s);
   };
-  return RenderToolResult(vault.List(principal, view(limit), view(cursor)));
+  return RenderToolResult(ToJson(vault.List(principal, view(limit), view(cursor))));
 }
 
 // Runs `use` with the `name` argument of a tool that takes only a credential name.
@@ -41,29 +42,29 @@ RpcOutcome WithName(const std::string& tool, const json& args, UseCase use) {
   return use(std::get<std::string>(name));
 }
 
-RpcOutcome CallGet(VaultService& vault, const Principal& principal, const std::string& tool,
+RpcOutcome CallGet(vault::Vault& vault, const vault::Principal& principal, const std::string& tool,
                    const json& args) {
   return WithName(tool, args, [&](const std::string& name) {
-    return RenderToolResult(vault.Get(principal, name));
+    return RenderToolResult(ToJson(vault.Get(principal, name)));
   });
 }
 
-RpcOutcome CallTotp(VaultService& vault, const Principal& principal, const std::string& tool,
+RpcOutcome CallTotp(vault::Vault& vault, const vault::Principal& principal, const std::string& tool,
                     const json& args) {
   return WithName(tool, args, [&](const std::string& name) {
-    return RenderToolResult(vault.Totp(principal, name));
+    return RenderToolResult(ToJson(vault.Totp(principal, name)));
   });
 }
 
-RpcOutcome CallUseBackup(VaultService& vault, const Principal& principal, const std::string& tool,
-                         const json& args) {
+RpcOutcome CallUseBackup(vault::Vault& vault, const vault::Principal& principal,
+                         const std::string& tool, const json& args) {
   return WithName(tool, args, [&](const std::string& name) {
-    return RenderToolResult(vault.PopBackupCode(principal, name));
+    return RenderToolResult(ToJson(vault.PopBackupCode(principal, name)));
   });
 }
 
-RpcOutcome CallDelete(VaultService& vault, const Principal& principal, const std::string& tool,
-                      const json& args) {
+RpcOutcome CallDelete(vault::Vault& vault, const vault::Principal& principal,
+                      const std::string& tool, const json& args) {
   return WithName(tool, args, [&](const std::string& name) -> RpcOutcome {
     Status deleted = vault.Delete(principal, name);
     if (!deleted.ok()) return ToolError(deleted);
@@ -74,8 +75,8 @@ RpcOutcome CallDelete(VaultService& vault, const Principal& principal, const std
 // The PUT body of SPEC 5 from the arguments; value checks (type names,
 // required fields, TOTP seeds, metadata rules) are the vault's, exactly as for
 // REST.
-RpcOutcome CallStore(VaultService& vault, const Principal& principal, const std::string& tool,
-                     const json& args) {
+RpcOutcome CallStore(vault::Vault& vault, const vault::Principal& principal,
+                     const std::string& tool, const json& args) {
   if (auto fault = CheckArgumentNames(tool, args, {"name", "type", "data", "metadata", "expiresAt"},
                                       {"name", "type", "data"})) {
     return *fault;
@@ -96,18 +97,18 @@ RpcOutcome CallStore(VaultService& vault, const Principal& principal, const std:
     }
     (*body)["expiresAt"] = *it;
   }
-  return RenderToolResult(vault.Put(principal, args["name"].get_ref<const std::string&>(), *body));
+  const SecretStdString text = DumpToSecret(*body);
+  return RenderToolResult(ToJson(vault.Put(principal, args["name"].get_ref<const std::string&>(),
+                                           std::string_view(text.data(), text.size()))));
 }
 
 }  // namespace
 
-Result<Principal> AuthenticateCaller(VaultService& vault, std::string_view authorization) {
+Result<vault::Principal> AuthenticateCaller(vault::Vault& vault, std::string_view authorization) {
   return vault.Authenticate(authorization);
 }
 
-std::uint32_t CallerScopes(const Principal& principal) { return principal.scopes; }
-
-RpcOutcome CallVaultTool(VaultService& vault, const Principal& principal, ToolId tool,
+RpcOutcome CallVaultTool(vault::Vault& vault, const vault::Principal& principal, ToolId tool,
                          const std::string& tool_name, const json& args) {
   switch (tool) {
     case ToolId::kList:

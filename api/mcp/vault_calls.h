@@ -6,7 +6,6 @@
 // Thread safety: as the vault's own methods (safe to call concurrently).
 #pragma once
 
-#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -14,23 +13,20 @@
 
 #include "api/mcp/json_rpc.h"
 #include "api/mcp/tool_catalog.h"
-#include "api/vault_service.h"
 #include "base/result.h"
+#include "vault/vault.h"
 
 namespace strongroom::api::mcp {
 
 // The caller of an HTTP request, from its Authorization header. Errors as
-// VaultService::Authenticate (UNAUTHENTICATED, UNAVAILABLE).
-Result<Principal> AuthenticateCaller(VaultService& vault, std::string_view authorization);
-
-// The model::Scope bits the caller's key holds (which tools it may see and call).
-std::uint32_t CallerScopes(const Principal& principal);
+// vault::Vault::Authenticate (UNAUTHENTICATED, UNAVAILABLE).
+Result<vault::Principal> AuthenticateCaller(vault::Vault& vault, std::string_view authorization);
 
 // Runs tool `tool` (called by the name `tool_name`, echoed in messages) with
 // `args`, an object. The caller has checked the scope. Returns the tool result
 // (isError for use-case failures) or -32602 for malformed arguments, -32603
 // for server faults.
-RpcOutcome CallVaultTool(VaultService& vault, const Principal& principal, ToolId tool,
+RpcOutcome CallVaultTool(vault::Vault& vault, const vault::Principal& principal, ToolId tool,
                          const std::string& tool_name, const nlohmann::json& args);
 
 }  // namespace strongroom::api::mcp

@@ -4,10 +4,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "api/admin.h"
 #include "tests/api/fakes.h"
 #include "tests/testing/http_client.h"
 #include "tests/testing/server_process.h"
+#include "vault/admin.h"
 
 namespace strongroom::api {
 namespace {
@@ -22,9 +22,9 @@ class HttpServerTest : public ::testing::Test {
     auto inner = store::OpenSqliteStore(dir_.path() + "/vault.db");
     ASSERT_TRUE(inner.ok()) << inner.status().ToString();
     store_ = std::make_unique<fakes::FailingStore>(std::move(inner).value());
-    ASSERT_TRUE(CreateIdentity(*store_, keys_, "alice", Clock::Real()).ok());
-    auto key = CreateApiKey(*store_, "alice", model::kScopeRead | model::kScopeWrite, std::nullopt,
-                            Clock::Real());
+    ASSERT_TRUE(vault::CreateIdentity(*store_, keys_, "alice", Clock::Real()).ok());
+    auto key = vault::CreateApiKey(*store_, "alice", model::kScopeRead | model::kScopeWrite,
+                                   std::nullopt, Clock::Real());
     ASSERT_TRUE(key.ok());
     key_ = std::string(key->key.view());
     ServerOptions options;

@@ -1,4 +1,4 @@
-// McpHandler over a real VaultService, SQLite store in a temp dir and a fake
+// McpHandler over a real vault::Vault, SQLite store in a temp dir and a fake
 // key manager (tests/api/mcp/mcp_fixture.h).
 #include "api/mcp_handler.h"
 

@@ -24,6 +24,18 @@ TEST(StatusTest, CarriesCodeAndApiErrorCode) {
   EXPECT_EQ(s.ToString(), "NOT_FOUND[not_found]: credential not found");
 }
 
+// Canonical codes only: what used to be codes of their own (expired, an
+// unsupported media type) are reasons of canonical ones.
+TEST(StatusTest, ReasonsRefineCanonicalCodes) {
+  Status expired = FailedPreconditionError("credential has expired", "expired");
+  EXPECT_EQ(expired.ToString(), "FAILED_PRECONDITION[expired]: credential has expired");
+  Status media =
+      InvalidArgumentError("request body must be application/json", "unsupported_media_type");
+  EXPECT_EQ(media.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(media.error_code(), "unsupported_media_type");
+  EXPECT_EQ(StatusCodeName(StatusCode::kAborted), "ABORTED");
+}
+
 TEST(ResultTest, AssignOrReturnPropagatesTheFirstError) {
   EXPECT_EQ(*Quarter(8), 2);
   Result<int> r = Quarter(6);

@@ -1,4 +1,4 @@
-// The McpHandler test fixture: a real VaultService over a SQLite store in a
+// The McpHandler test fixture: a real vault::Vault over a SQLite store in a
 // temp dir and a fake key manager (no HSM: the MCP face does not care how data
 // is sealed). Shared by the handler's tests in tests/api/.
 #pragma once
@@ -15,12 +15,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/admin.h"
 #include "api/mcp_handler.h"
-#include "api/vault_service.h"
 #include "kms/key_manager.h"
 #include "model/credential.h"
 #include "store/credential_store.h"
+#include "vault/admin.h"
+#include "vault/vault.h"
 
 namespace strongroom::api::mcp_test {
 
@@ -64,11 +64,11 @@ class McpHandlerTest : public ::testing::Test {
     auto store = store::OpenSqliteStore((dir_ / "vault.db").string());
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(*store);
-    auto identity = CreateIdentity(*store_, keys_, "dev", Clock::Real());
+    auto identity = vault::CreateIdentity(*store_, keys_, "dev", Clock::Real());
     ASSERT_TRUE(identity.ok()) << identity.status().ToString();
     rw_key_ = NewKey(model::kScopeRead | model::kScopeWrite);
     ro_key_ = NewKey(model::kScopeRead);
-    vault_ = std::make_unique<VaultService>(store_.get(), &keys_, &Clock::Real());
+    vault_ = std::make_unique<vault::Vault>(store_.get(), &keys_, &Clock::Real());
     handler_ = std::make_unique<McpHandler>(vault_.get(), McpOptions{});
   }
 
@@ -82,7 +82,7 @@ class McpHandlerTest : public ::testing::Test {
   }
 
   std::string NewKey(std::uint32_t scopes) {
-    auto key = CreateApiKey(*store_, "dev", scopes, std::nullopt, Clock::Real());
+    auto key = vault::CreateApiKey(*store_, "dev", scopes, std::nullopt, Clock::Real());
     EXPECT_TRUE(key.ok()) << key.status().ToString();
     return key.ok() ? std::string(key->key.view()) : std::string();
   }
@@ -117,7 +117,7 @@ class McpHandlerTest : public ::testing::Test {
   std::filesystem::path dir_;
   FakeKeyManager keys_;
   std::unique_ptr<store::CredentialStore> store_;
-  std::unique_ptr<VaultService> vault_;
+  std::unique_ptr<vault::Vault> vault_;
   std::unique_ptr<McpHandler> handler_;
   std::string rw_key_;
   std::string ro_key_;

@@ -1,14 +1,14 @@
-#include "api/admin.h"
+#include "vault/admin.h"
 
 #include <charconv>
 #include <limits>
 
-#include "api/internal/api_key.h"
 #include "kms/key_manager.h"
 #include "model/validation.h"
 #include "store/credential_store.h"
+#include "vault/api_key.h"
 
-namespace strongroom::api {
+namespace strongroom::vault {
 
 Result<model::Identity> CreateIdentity(store::CredentialStore& store, kms::KeyManager& keys,
                                        std::string_view name, const Clock& clock) {
@@ -41,12 +41,12 @@ Result<NewApiKey> CreateApiKey(store::CredentialStore& store, std::string_view i
     return InvalidArgumentError("ttl must be positive", "invalid_ttl");
   }
   SR_ASSIGN_OR_RETURN(model::Identity identity, store.GetIdentityByName(identity_name));
-  SR_ASSIGN_OR_RETURN(internal::GeneratedApiKey generated, internal::GenerateApiKey());
+  SR_ASSIGN_OR_RETURN(GeneratedApiKey generated, GenerateApiKey());
   UnixMillis now = clock.NowMillis();
   model::ApiKeyRecord record;
   record.key_id = generated.key_id;
   record.identity_id = identity.id;
-  record.key_hash = internal::HashApiKey(generated.key.view());
+  record.key_hash = HashApiKey(generated.key.view());
   record.scopes = scopes;
   if (ttl_seconds) record.expires_at = now + *ttl_seconds * 1000;
   record.created_at = now;
@@ -66,6 +66,14 @@ Result<std::vector<model::ApiKeyRecord>> ListApiKeys(store::CredentialStore& sto
 
 Status RevokeApiKey(store::CredentialStore& store, std::string_view key_id, const Clock& clock) {
   return store.RevokeApiKey(key_id, clock.NowMillis());
+}
+
+Result<bool> IsValidApiKeyOf(store::CredentialStore& store, std::string_view key,
+                             std::int64_t identity_id, const Clock& clock) {
+  Result<Principal> principal = AuthenticateApiKey(store, key, clock.NowMillis());
+  if (principal.ok()) return principal->identity_id == identity_id;
+  if (principal.status().code() == StatusCode::kUnauthenticated) return false;
+  return principal.status();
 }
 
 std::optional<std::int64_t> ParseDuration(std::string_view text) {
@@ -99,4 +107,4 @@ std::optional<std::int64_t> ParseDuration(std::string_view text) {
   return value * unit;
 }
 
-}  // namespace strongroom::api
+}  // namespace strongroom::vault

@@ -1,9 +1,12 @@
 // Administrative use cases behind `strongroom admin` and dev-mode setup (SPEC 4, 8):
-// identities and API keys. The server's request path never calls these.
+// identities and API keys. The server's request path never calls these; the
+// CLI (app/) prints what they return.
 //
-// API keys look like "sr_<key_id>_<secret>": key_id is 16 hex chars (public,
-// shown by `key list`), secret is 43 base64url chars (256 random bits). Only
-// SHA-256 of the whole key is stored; the key is shown once, at creation.
+// API keys are made and checked by vault/api_key.h; the key is shown once, at
+// creation, and only its hash is stored.
+//
+// Thread safety: stateless functions; the store and key manager are the
+// caller's and must be safe for the calls made.
 #pragma once
 
 #include <cstdint>
@@ -24,7 +27,7 @@ namespace strongroom::store {
 class CredentialStore;
 }
 
-namespace strongroom::api {
+namespace strongroom::vault {
 
 // Creates an identity with a fresh wrapped KEK. INVALID_ARGUMENT for a bad
 // name (same rule as credential names), ALREADY_EXISTS if taken.
@@ -48,7 +51,13 @@ Result<std::vector<model::ApiKeyRecord>> ListApiKeys(store::CredentialStore& sto
                                                      std::string_view identity_name);
 Status RevokeApiKey(store::CredentialStore& store, std::string_view key_id, const Clock& clock);
 
+// Whether `key` is a valid key (well formed, known, hash matching, neither
+// revoked nor expired now) of identity `identity_id`: the dev-mode check of a
+// saved key. Store failures other than NOT_FOUND are returned.
+Result<bool> IsValidApiKeyOf(store::CredentialStore& store, std::string_view key,
+                             std::int64_t identity_id, const Clock& clock);
+
 // Parses a duration like "90s", "15m", "12h", "30d" into seconds; nullopt if malformed or <= 0.
 std::optional<std::int64_t> ParseDuration(std::string_view text);
 
-}  // namespace strongroom::api
+}  // namespace strongroom::vault

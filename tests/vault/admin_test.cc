@@ -1,14 +1,15 @@
-#include "api/admin.h"
+// The admin use cases and the API-key module.
+#include "vault/admin.h"
 
 #include <gtest/gtest.h>
 
-#include "api/internal/api_key.h"
-#include "api/internal/http_status.h"
 #include "base/random.h"
-#include "tests/api/fakes.h"
 #include "tests/testing/server_process.h"
+#include "tests/vault/fakes.h"
+#include "vault/api_key.h"
+#include "vault/internal/base64url.h"
 
-namespace strongroom::api {
+namespace strongroom::vault {
 namespace {
 
 class AdminTest : public ::testing::Test {
@@ -47,13 +48,13 @@ TEST_F(AdminTest, ApiKeysAreShownOnceAndStoredHashed) {
   ASSERT_EQ(text.size(), 63u);
   EXPECT_EQ(text.substr(0, 3), "sr_");
   EXPECT_EQ(text.substr(3, 16), key->key_id);
-  EXPECT_EQ(internal::ParseApiKeyId(text), key->key_id);
+  EXPECT_EQ(ParseApiKeyId(text), key->key_id);
   EXPECT_EQ(key->expires_at, clock_.NowMillis() + 3'600'000);
   auto listed = ListApiKeys(*store_, "alice");
   ASSERT_TRUE(listed.ok());
   ASSERT_EQ(listed->size(), 1u);
   EXPECT_EQ((*listed)[0].key_id, key->key_id);
-  EXPECT_EQ((*listed)[0].key_hash, internal::HashApiKey(text));
+  EXPECT_EQ((*listed)[0].key_hash, HashApiKey(text));
   EXPECT_EQ((*listed)[0].scopes, model::kScopeRead);
   auto other = CreateApiKey(*store_, "alice", model::kScopeRead, std::nullopt, clock_);
   EXPECT_NE(std::string(other->key.view()), text);
@@ -69,6 +70,39 @@ TEST_F(AdminTest, ApiKeysAreShownOnceAndStoredHashed) {
   EXPECT_EQ(RevokeApiKey(*store_, "0000000000000000", clock_).code(), StatusCode::kNotFound);
 }
 
+// The one key check, as the server (AuthenticateApiKey) and dev-mode setup
+// (IsValidApiKeyOf) use it.
+TEST_F(AdminTest, KeysAreCheckedForHashExpiryAndRevocation) {
+  auto alice = CreateIdentity(*store_, keys_, "alice", clock_);
+  auto bob = CreateIdentity(*store_, keys_, "bob", clock_);
+  ASSERT_TRUE(alice.ok() && bob.ok());
+  auto key = CreateApiKey(*store_, "alice", model::kScopeRead, 60, clock_);
+  ASSERT_TRUE(key.ok());
+  const std::string text(key->key.view());
+  auto principal = AuthenticateApiKey(*store_, text, clock_.NowMillis());
+  ASSERT_TRUE(principal.ok()) << principal.status().ToString();
+  EXPECT_EQ(principal->identity_id, alice->id);
+  EXPECT_EQ(principal->key_id, key->key_id);
+  EXPECT_EQ(principal->scopes, model::kScopeRead);
+  EXPECT_EQ(IsValidApiKeyOf(*store_, text, alice->id, clock_).value(), true);
+  EXPECT_EQ(IsValidApiKeyOf(*store_, text, bob->id, clock_).value(), false);
+  std::string wrong = text;
+  wrong.back() = wrong.back() == 'A' ? 'B' : 'A';
+  for (const std::string& bad : {wrong, std::string("garbage"), std::string()}) {
+    EXPECT_EQ(AuthenticateApiKey(*store_, bad, clock_.NowMillis()).status().code(),
+              StatusCode::kUnauthenticated);
+    EXPECT_EQ(IsValidApiKeyOf(*store_, bad, alice->id, clock_).value(), false);
+  }
+  EXPECT_EQ(AuthenticateApiKey(*store_, text, clock_.NowMillis() + 60'000).status().code(),
+            StatusCode::kUnauthenticated);
+  ASSERT_TRUE(RevokeApiKey(*store_, key->key_id, clock_).ok());
+  EXPECT_EQ(IsValidApiKeyOf(*store_, text, alice->id, clock_).value(), false);
+  EXPECT_EQ(BearerToken("Bearer  abc "), "abc");
+  EXPECT_EQ(BearerToken("bEaReR x"), "x");
+  EXPECT_EQ(BearerToken("Basic abc"), std::nullopt);
+  EXPECT_EQ(BearerToken("Bearer"), std::nullopt);
+}
+
 TEST(ParseDurationTest, AcceptsUnitsRejectsGarbage) {
   EXPECT_EQ(ParseDuration("90s"), 90);
   EXPECT_EQ(ParseDuration("15m"), 900);
@@ -82,26 +116,26 @@ TEST(ParseDurationTest, AcceptsUnitsRejectsGarbage) {
 }
 
 TEST(ApiKeyFormatTest, ParsesOnlyWellFormedKeys) {
-  auto generated = internal::GenerateApiKey();
+  auto generated = GenerateApiKey();
   ASSERT_TRUE(generated.ok());
   std::string key(generated->key.view());
-  EXPECT_EQ(internal::ParseApiKeyId(key), generated->key_id);
-  EXPECT_EQ(internal::ParseApiKeyId(key.substr(1)), std::nullopt);
-  EXPECT_EQ(internal::ParseApiKeyId(key + "A"), std::nullopt);
+  EXPECT_EQ(ParseApiKeyId(key), generated->key_id);
+  EXPECT_EQ(ParseApiKeyId(key.substr(1)), std::nullopt);
+  EXPECT_EQ(ParseApiKeyId(key + "A"), std::nullopt);
   std::string upper_id = key;
   upper_id[3] = 'G';
-  EXPECT_EQ(internal::ParseApiKeyId(upper_id), std::nullopt);
+  EXPECT_EQ(ParseApiKeyId(upper_id), std::nullopt);
   std::string bad_sep = key;
   bad_sep[19] = '-';
-  EXPECT_EQ(internal::ParseApiKeyId(bad_sep), std::nullopt);
+  EXPECT_EQ(ParseApiKeyId(bad_sep), std::nullopt);
   std::string bad_secret = key;
   bad_secret[40] = '+';
-  EXPECT_EQ(internal::ParseApiKeyId(bad_secret), std::nullopt);
-  EXPECT_EQ(internal::HashApiKey("abc").size(), 32u);
+  EXPECT_EQ(ParseApiKeyId(bad_secret), std::nullopt);
+  EXPECT_EQ(HashApiKey("abc").size(), 32u);
   // SHA-256("abc"), FIPS 180-2 appendix B.1.
-  EXPECT_EQ(HexEncode(std::string_view(
-                reinterpret_cast<const char*>(internal::HashApiKey("abc").data()), 32)),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(
+      HexEncode(std::string_view(reinterpret_cast<const char*>(HashApiKey("abc").data()), 32)),
+      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 TEST(Base64UrlTest, RoundTripsAndRejectsNonCanonical) {
@@ -116,44 +150,5 @@ TEST(Base64UrlTest, RoundTripsAndRejectsNonCanonical) {
   EXPECT_EQ(internal::Base64UrlDecode("Y+"), std::nullopt);
 }
 
-TEST(MapStatusTest, OneSwitchForEveryCode) {
-  struct Case {
-    Status status;
-    int http;
-    const char* error;
-  };
-  const Case cases[] = {
-      {InvalidArgumentError("x", "invalid_name"), 400, "invalid_name"},
-      {InvalidArgumentError("x"), 400, "invalid_request"},
-      {UnauthenticatedError("x"), 401, "unauthorized"},
-      {PermissionDeniedError("x"), 403, "insufficient_scope"},
-      {NotFoundError("x"), 404, "not_found"},
-      {FailedPreconditionError("x", "no_backup_codes"), 409, "no_backup_codes"},
-      {AlreadyExistsError("x"), 409, "already_exists"},
-      {Status(StatusCode::kExpired, "x", "expired"), 410, "expired"},
-      {Status(StatusCode::kResourceExhausted, "x"), 413, "payload_too_large"},
-      {Status(StatusCode::kUnsupportedMedia, "x"), 415, "unsupported_media_type"},
-      {DataLossError("x"), 500, "integrity_error"},
-      {InternalError("secret detail"), 500, "internal_error"},
-      {UnimplementedError("x"), 501, "not_implemented"},
-      {UnavailableError("x", "store_unavailable"), 503, "store_unavailable"},
-      {UnavailableError("x", "hsm_unavailable"), 503, "hsm_unavailable"},
-      {UnavailableError("x"), 503, "unavailable"},
-      {AbortedError("x"), 503, "busy"},
-  };
-  for (const auto& c : cases) {
-    internal::HttpError e = internal::MapStatus(c.status);
-    EXPECT_EQ(e.http_status, c.http) << c.status.ToString();
-    EXPECT_EQ(e.error, c.error) << c.status.ToString();
-    EXPECT_EQ(e.www_authenticate, c.http == 401);
-    EXPECT_EQ(e.retry_after, c.http == 503);
-    if (c.http >= 500 && c.http != 501) {
-      EXPECT_EQ(e.message.find("x"), std::string::npos) << e.message;
-    }
-  }
-  EXPECT_EQ(internal::ErrorBody(internal::MapStatus(NotFoundError("credential not found"))),
-            R"({"error":"not_found","message":"credential not found"})");
-}
-
 }  // namespace
-}  // namespace strongroom::api
+}  // namespace strongroom::vault

@@ -1,0 +1,217 @@
+// Vault: authentication, authorization, the read use cases and the lifecycle.
+// The write use cases (Put, Delete, PopBackupCode) are in vault_write.cc.
+#include "vault/vault.h"
+
+#include <algorithm>
+#include <charconv>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "base/random.h"
+#include "base/secret_json.h"
+#include "kms/key_manager.h"
+#include "model/totp.h"
+#include "model/validation.h"
+#include "store/credential_store.h"
+#include "vault/internal/base64url.h"
+#include "vault/internal/envelope.h"
+#include "vault/internal/expiry.h"
+#include "vault/internal/identity_cache.h"
+#include "vault/internal/maintenance.h"
+#include "vault/internal/touch_batcher.h"
+
+namespace strongroom::vault {
+namespace {
+
+constexpr int kDefaultListLimit = 100;
+constexpr int kMaxListLimit = 1000;
+
+std::uint32_t ScopeOf(Operation operation) {
+  switch (operation) {
+    case Operation::kList:
+    case Operation::kGet:
+    case Operation::kTotp:
+      return model::kScopeRead;
+    case Operation::kPut:
+    case Operation::kDelete:
+    case Operation::kPopBackupCode:
+      return model::kScopeWrite;
+  }
+  return model::kScopeRead | model::kScopeWrite;  // unreachable: both, to fail closed
+}
+
+Result<int> ParseLimit(std::optional<std::string_view> text) {
+  if (!text) return kDefaultListLimit;
+  int limit = 0;
+  const char* first = text->data();
+  const char* last = first + text->size();
+  auto [ptr, ec] = std::from_chars(first, last, limit);
+  bool digits_only = !text->empty() && (*text)[0] != '-' && (*text)[0] != '+';
+  if (!digits_only || ec != std::errc() || ptr != last || limit < 1 || limit > kMaxListLimit) {
+    return InvalidArgumentError("limit must be an integer from 1 to 1000", "invalid_limit");
+  }
+  return limit;
+}
+
+// The name after which a page starts: the one its cursor encodes.
+Result<std::string> ParseCursor(std::optional<std::string_view> cursor) {
+  if (!cursor) return std::string();
+  std::optional<std::string> decoded = internal::Base64UrlDecode(*cursor);
+  if (!decoded || decoded->empty() || !model::ValidateName(*decoded).ok()) {
+    return InvalidArgumentError("cursor is not a nextCursor from a previous page",
+                                "invalid_cursor");
+  }
+  return std::move(*decoded);
+}
+
+}  // namespace
+
+Status Authorize(const Principal& principal, Operation operation) {
+  if (Allows(principal, operation)) return Status::Ok();
+  return PermissionDeniedError("API key lacks the " + model::ScopeNames(ScopeOf(operation)) +
+                               " scope");
+}
+
+bool Allows(const Principal& principal, Operation operation) {
+  const std::uint32_t needed = ScopeOf(operation);
+  return (principal.scopes & needed) == needed;
+}
+
+Vault::Vault(store::CredentialStore* store, kms::KeyManager* keys, const Clock* clock,
+             VaultOptions options)
+    : store_(*store),
+      keys_(*keys),
+      clock_(*clock),
+      touches_(std::make_unique<internal::TouchBatcher>(store)),
+      identities_(std::make_unique<internal::IdentityCache>(store, keys)) {
+  maintenance_ = std::make_unique<internal::Maintenance>(
+      options.touch_flush_interval, options.identity_sweep_interval, [this] { touches_->Flush(); },
+      [this] { identities_->ForgetDeleted(); });
+}
+
+Vault::~Vault() { Shutdown(); }
+
+void Vault::Shutdown() {
+  maintenance_->Stop();
+  touches_->Flush();
+}
+
+void Vault::FlushTouches() { touches_->Flush(); }
+void Vault::ForgetDeletedIdentities() { identities_->ForgetDeleted(); }
+std::uint64_t Vault::HsmOperations() const { return keys_.hsm_operations(); }
+
+Readiness Vault::CheckReadiness() {
+  Status store_status = store_.Ping();
+  Status hsm_status = keys_.CheckHsm();
+  if (!store_status.ok()) spdlog::warn("readiness: store: {}", store_status.ToString());
+  if (!hsm_status.ok()) spdlog::warn("readiness: hsm: {}", hsm_status.ToString());
+  return Readiness{store_status.ok(), hsm_status.ok()};
+}
+
+Result<Principal> Vault::Authenticate(std::string_view authorization_header) {
+  std::optional<std::string_view> token = BearerToken(authorization_header);
+  if (!token) return InvalidApiKeyError();
+  return AuthenticateApiKey(store_, *token, clock_.NowMillis());
+}
+
+Result<Page> Vault::List(const Principal& principal, std::optional<std::string_view> limit_text,
+                         std::optional<std::string_view> cursor) {
+  SR_RETURN_IF_ERROR(Authorize(principal, Operation::kList));
+  SR_ASSIGN_OR_RETURN(int limit, ParseLimit(limit_text));
+  SR_ASSIGN_OR_RETURN(std::string after, ParseCursor(cursor));
+  Page page;
+  SR_ASSIGN_OR_RETURN(page.credentials,
+                      store_.ListCredentials(principal.identity_id, after, limit + 1));
+  const bool more = page.credentials.size() > static_cast<std::size_t>(limit);
+  if (more) page.credentials.resize(static_cast<std::size_t>(limit));
+  for (auto& row : page.credentials) touches_->Overlay(&row);
+  if (more && !page.credentials.empty()) {
+    page.next_cursor = Base64UrlEncode(page.credentials.back().name);
+  }
+  return page;
+}
+
+// The key and the credential in one store read, with the errors of
+// Authenticate + Authorize + a plain read, in that order.
+Result<model::StoredCredential> Vault::LoadLiveForKey(std::string_view header,
+                                                      std::string_view name, UnixMillis* now) {
+  std::optional<std::string_view> token = BearerToken(header);
+  std::optional<std::string> key_id;
+  if (token) key_id = ParseApiKeyId(*token);
+  if (!key_id) return InvalidApiKeyError();
+  Result<store::CredentialStore::KeyedCredential> read = store_.GetCredentialWithKey(*key_id, name);
+  if (!read.ok()) {
+    if (read.status().code() == StatusCode::kNotFound) return InvalidApiKeyError();
+    return read.status();
+  }
+  *now = clock_.NowMillis();
+  SR_ASSIGN_OR_RETURN(Principal principal, CheckApiKey(read->key, *token, *now));
+  SR_RETURN_IF_ERROR(Authorize(principal, Operation::kGet));
+  SR_RETURN_IF_ERROR(read->credential_status);  // a corrupt row, only after 401/403
+  if (!read->credential) return NotFoundError("credential not found");
+  SR_RETURN_IF_ERROR(internal::CheckNotExpired(*read->credential, *now));
+  return std::move(*read->credential);
+}
+
+// The credential, if it exists, belongs to the caller and has not expired,
+// overlaid with pending uses. `*now` gets the request's time.
+Result<model::StoredCredential> Vault::LoadLive(const Caller& caller, std::string_view name,
+                                                UnixMillis* now) {
+  if (caller.principal() == nullptr) {
+    SR_ASSIGN_OR_RETURN(model::StoredCredential row,
+                        LoadLiveForKey(caller.authorization_header(), name, now));
+    touches_->Overlay(&row);
+    return row;
+  }
+  // Get and Totp need the same scope.
+  SR_RETURN_IF_ERROR(Authorize(*caller.principal(), Operation::kGet));
+  *now = clock_.NowMillis();
+  Result<model::StoredCredential> row = store_.GetCredential(caller.principal()->identity_id, name);
+  if (!row.ok()) {
+    if (row.status().code() == StatusCode::kNotFound) return NotFoundError("credential not found");
+    return row.status();
+  }
+  SR_RETURN_IF_ERROR(internal::CheckNotExpired(*row, *now));
+  touches_->Overlay(&*row);
+  return row;
+}
+
+Result<SecretBytes> Vault::Open(const model::StoredCredential& row) {
+  SR_ASSIGN_OR_RETURN(auto identity, identities_->Get(row.identity_id));
+  return internal::OpenRow(keys_, *identity, row);
+}
+
+Result<OpenedCredential> Vault::Get(const Caller& caller, std::string_view name) {
+  UnixMillis now = 0;
+  OpenedCredential out;
+  SR_ASSIGN_OR_RETURN(out.credential, LoadLive(caller, name, &now));
+  SR_ASSIGN_OR_RETURN(out.data, Open(out.credential));
+  model::StoredCredential& row = out.credential;
+  touches_->Record(row.identity_id, row.credential_id, now);
+  row.last_used_at = std::max(row.last_used_at.value_or(now), now);
+  return out;
+}
+
+Result<TotpReading> Vault::Totp(const Caller& caller, std::string_view name) {
+  UnixMillis now = 0;
+  SR_ASSIGN_OR_RETURN(model::StoredCredential row, LoadLive(caller, name, &now));
+  SR_ASSIGN_OR_RETURN(SecretBytes plain, Open(row));
+  SR_ASSIGN_OR_RETURN(SecretJson data, internal::ParseData(plain));
+  SR_ASSIGN_OR_RETURN(SecretString seed, model::FindTotpSeed(row.type, *data));
+  nlohmann::json metadata =
+      nlohmann::json::parse(row.metadata_json, nullptr, /*allow_exceptions=*/false);
+  model::TotpParams params = model::TotpParams::FromMetadata(metadata);
+  SR_ASSIGN_OR_RETURN(model::TotpCode code, model::GenerateTotp(seed.view(), params, now));
+  touches_->Record(row.identity_id, row.credential_id, now);
+  TotpReading out;
+  out.code = std::move(code.code);
+  out.remaining = code.remaining;
+  out.backup_codes_remaining = model::UnusedBackupCodeCount(*data);
+  out.digits = params.digits;
+  out.period = params.period;
+  return out;
+}
+
+}  // namespace strongroom::vault
