@@ -25,6 +25,8 @@ enum class CredentialType {
   kSmtp,
   kAws,
   kCertificate,
+  kCard,
+  kShippingAddress,
   kCustom,
 };
 
