@@ -8,7 +8,7 @@ namespace {
 using T = CredentialType;
 
 // SPEC 3. Order matches the CredentialType enum (checked below).
-constexpr std::array<TypeInfo, 12> kTypes = {{
+constexpr std::array<TypeInfo, kTypeCount> kTypes = {{
     {T::kLogin, "LOGIN", {{{"password"}}}, {}},
     {T::kApiKey, "API_KEY", {{{"key"}, {"clientId", "secret"}}}, {}},
     {T::kOauth, "OAUTH", {{{"accessToken"}}}, {}},

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <span>
 #include <string_view>
 
@@ -26,6 +27,9 @@ struct TypeInfo {
   // metadata key of this type alone (CARD: "number"). Empty for most types.
   std::string_view type_secret_name;
 };
+
+// How many types there are (SPEC 3: twelve).
+inline constexpr std::size_t kTypeCount = 12;
 
 // Every type, in enum order.
 std::span<const TypeInfo> AllTypes();

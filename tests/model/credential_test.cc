@@ -28,6 +28,10 @@ TEST(CredentialTest, TypeNamesRoundTrip) {
   }
   // Twelve types (SPEC 3), and nothing past the last one has a name.
   EXPECT_EQ(std::size(kAll), 12u);
+  ASSERT_EQ(AllCredentialTypes().size(), std::size(kAll));
+  for (std::size_t i = 0; i < std::size(kAll); ++i) {
+    EXPECT_EQ(AllCredentialTypes()[i], kAll[i].first) << kAll[i].second;
+  }
   EXPECT_EQ(TypeName(static_cast<CredentialType>(std::size(kAll))), "UNKNOWN");
 }
 
