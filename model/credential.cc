@@ -1,5 +1,6 @@
 #include "model/credential.h"
 
+#include <array>
 #include <cstddef>
 
 #include "model/internal/type_table.h"
@@ -16,7 +17,15 @@ constexpr ScopeName kScopes[] = {
     {kScopeWrite, "vault:write"},
 };
 
+constexpr std::array<CredentialType, internal::kTypeCount> kAllTypes = [] {
+  std::array<CredentialType, internal::kTypeCount> out{};
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<CredentialType>(i);
+  return out;
+}();
+
 }  // namespace
+
+std::span<const CredentialType> AllCredentialTypes() { return kAllTypes; }
 
 std::string_view TypeName(CredentialType type) {
   // A value cast from outside the enum (a corrupt row) must not index past the table.

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,9 +26,14 @@ enum class CredentialType {
   kSmtp,
   kAws,
   kCertificate,
+  kCard,
+  kShippingAddress,
   kCustom,
 };
 
+// Every type, in enum order (the order of the SPEC 3 table), for callers that
+// enumerate them (schemas, documentation, tests).
+std::span<const CredentialType> AllCredentialTypes();
 // "LOGIN", "API_KEY", ... exactly as on the wire.
 std::string_view TypeName(CredentialType type);
 // Parses a wire type name; nullopt for anything else (case-sensitive).

@@ -16,7 +16,13 @@ nlohmann::json RedactData(CredentialType type, const nlohmann::json& data) {
   auto redact = [&out](std::string_view field) {
     if (auto it = out.find(field); it != out.end()) *it = std::string(kRedacted);
   };
-  if (type == CredentialType::kTotp) redact(internal::kTotpSecretField);
+  if (type == CredentialType::kTotp) {
+    redact(internal::kTotpSecretField);
+    // SPEC 5: a TOTP credential always shows both lists.
+    for (std::string_view field : {internal::kBackupCodesField, internal::kUsedBackupCodesField}) {
+      if (!out.contains(field)) out[std::string(field)] = nlohmann::json::array();
+    }
+  }
   redact(internal::kTotpField);
   redact(internal::kOtpauthUriField);
   return out;

@@ -3,7 +3,9 @@
 // TOTP seeds never leave the vault: `data.secret` of a TOTP credential and
 // `data.totp` of any credential come back as "[REDACTED]" (as does any
 // `otpauthUri`, which embeds a seed). Everything else, including backupCodes and
-// usedBackupCodes, is returned as stored: the caller is authorised for it.
+// usedBackupCodes, is returned as stored: the caller is authorised for it. A
+// TOTP credential always has both code lists in its output, as empty arrays
+// when it has none, so clients can read them without a presence check.
 //
 // Thread safety: stateless.
 #pragma once
@@ -19,8 +21,9 @@ namespace strongroom::model {
 
 inline constexpr std::string_view kRedacted = "[REDACTED]";
 
-// Returns a copy of `data` (the decrypted data object) with the seeds redacted.
-// A `data` that is not an object is returned unchanged.
+// Returns a copy of `data` (the decrypted data object) with the seeds redacted
+// and, for a TOTP credential, any missing backupCodes/usedBackupCodes added as
+// []. A `data` that is not an object is returned unchanged.
 nlohmann::json RedactData(CredentialType type, const nlohmann::json& data);
 
 // The same over stored text, for the hot read path. `stored` is a data object

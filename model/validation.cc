@@ -103,13 +103,33 @@ Status CheckRequired(const internal::TypeInfo& info, const json& data) {
   return Invalid(std::string(info.wire_name) + " requires " + wanted, "missing_field");
 }
 
+// An otpauth:// URI embeds a TOTP seed. The scheme is matched anywhere in the
+// value and in any case: "OTPAUTH://" and "uri: otpauth://..." leak a seed as
+// surely as a value that starts with it (SPEC 3 says "starts with").
+bool HoldsOtpauthUri(std::string_view value) {
+  constexpr std::string_view kScheme = "otpauth://";
+  for (std::size_t i = 0; i + kScheme.size() <= value.size(); ++i) {
+    if (internal::EqualsIgnoreCase(value.substr(i, kScheme.size()), kScheme)) return true;
+  }
+  return false;
+}
+
+bool IsOtpauthValue(const json& value) {
+  if (value.is_string()) return HoldsOtpauthUri(value.get_ref<const std::string&>());
+  if (!value.is_array()) return false;
+  for (const json& item : value) {
+    if (IsOtpauthValue(item)) return true;
+  }
+  return false;
+}
+
 // SPEC 3: metadata is plaintext, so it holds display values only.
-Status CheckMetadata(const json& metadata) {
+Status CheckMetadata(CredentialType type, const json& metadata) {
   if (metadata.is_null()) return Status::Ok();
   if (!metadata.is_object())
     return Invalid("metadata must be an object or null", "invalid_metadata");
   for (const auto& [key, value] : metadata.items()) {
-    if (internal::IsSecretFieldName(key)) {
+    if (internal::IsSecretFieldName(key, type)) {
       return Invalid(Label("metadata", key) + " names a secret field; secrets belong in data",
                      "secret_in_metadata");
     }
@@ -118,6 +138,51 @@ Status CheckMetadata(const json& metadata) {
           Label("metadata", key) + " must be a string, number, boolean or array of strings",
           "invalid_metadata");
     }
+    if (IsOtpauthValue(value)) {
+      return Invalid(Label("metadata", key) +
+                         " holds an otpauth:// URI, which embeds a TOTP seed; put it in "
+                         "data.otpauthUri of a TOTP credential",
+                     "secret_in_metadata");
+    }
+  }
+  return Status::Ok();
+}
+
+// SPEC 3 CARD formats. CheckRequired has made sure the three fields are
+// non-empty strings. Messages never repeat the values.
+bool AllDigits(std::string_view s) {
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+Status CheckCard(const json& data) {
+  const auto& number = data.at(internal::kCardNumberField).get_ref<const std::string&>();
+  std::size_t digits = 0;
+  bool ok = true;
+  for (char c : number) {
+    if (c == ' ') continue;
+    ok = ok && c >= '0' && c <= '9';
+    ++digits;
+  }
+  if (!ok || digits < 12 || digits > 19) {
+    return Invalid("data.number must be 12-19 digits (spaces allowed)", "invalid_card_number");
+  }
+  const auto& month = data.at(internal::kCardExpMonthField).get_ref<const std::string&>();
+  bool month_ok = !month.empty() && month.size() <= 2 && AllDigits(month);
+  if (month_ok) {
+    int value = 0;
+    for (char c : month) value = value * 10 + (c - '0');
+    month_ok = value >= 1 && value <= 12;
+  }
+  if (!month_ok) {
+    return Invalid("data.expMonth must be a month 1-12 as one or two digits (\"9\" or \"09\")",
+                   "invalid_card_expiry");
+  }
+  const auto& year = data.at(internal::kCardExpYearField).get_ref<const std::string&>();
+  if (!((year.size() == 2 || year.size() == 4) && AllDigits(year))) {
+    return Invalid("data.expYear must be 2 or 4 digits", "invalid_card_expiry");
   }
   return Status::Ok();
 }
@@ -203,6 +268,17 @@ Result<std::optional<UnixMillis>> ParseExpiresAt(const json& body) {
   return t;
 }
 
+std::string TypeListMessage() {
+  std::string out = "type must be one of ";
+  bool first = true;
+  for (const internal::TypeInfo& info : internal::AllTypes()) {
+    if (!first) out += ", ";
+    first = false;
+    out += info.wire_name;
+  }
+  return out;
+}
+
 }  // namespace
 
 Status ValidateName(std::string_view name) {
@@ -231,12 +307,7 @@ Result<CredentialInput> ParseCredentialInput(const json& body, UnixMillis /*now*
   if (type_it != body.end() && type_it->is_string()) {
     type = ParseType(type_it->get_ref<const std::string&>());
   }
-  if (!type) {
-    return Invalid(
-        "type must be one of LOGIN, API_KEY, OAUTH, TOTP, SSH_KEY, DATABASE, SMTP, AWS, "
-        "CERTIFICATE, CUSTOM",
-        "invalid_type");
-  }
+  if (!type) return Invalid(TypeListMessage(), "invalid_type");
   const internal::TypeInfo& info = internal::InfoFor(*type);
 
   auto data_it = body.find("data");
@@ -247,12 +318,17 @@ Result<CredentialInput> ParseCredentialInput(const json& body, UnixMillis /*now*
 
   json metadata;  // null
   if (auto it = body.find("metadata"); it != body.end()) metadata = *it;
-  SR_RETURN_IF_ERROR(CheckMetadata(metadata));
+  SR_RETURN_IF_ERROR(CheckMetadata(*type, metadata));
 
   json data = *data_it;
   JsonWipeGuard wipe_data(data);
-  if (*type == CredentialType::kTotp) SR_RETURN_IF_ERROR(ImportOtpauthUri(data, metadata));
+  if (*type == CredentialType::kTotp) {
+    SR_RETURN_IF_ERROR(ImportOtpauthUri(data, metadata));
+    // The URI's label filled issuer and account: hold them to the same rules.
+    SR_RETURN_IF_ERROR(CheckMetadata(*type, metadata));
+  }
   SR_RETURN_IF_ERROR(CheckRequired(info, data));
+  if (*type == CredentialType::kCard) SR_RETURN_IF_ERROR(CheckCard(data));
 
   bool has_seed = false;
   if (*type == CredentialType::kTotp) {

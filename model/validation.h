@@ -42,7 +42,7 @@ struct CredentialInput {
 //
 // Error codes (all INVALID_ARGUMENT, HTTP 400):
 //   invalid_request        body is not a JSON object
-//   invalid_type           type missing or not one of the ten wire names
+//   invalid_type           type missing or not one of the twelve wire names
 //   invalid_data           data missing, not an object, or empty
 //   invalid_field          a data value is not a non-empty-keyed string
 //                          (backupCodes/usedBackupCodes: arrays of strings)
@@ -50,8 +50,13 @@ struct CredentialInput {
 //   invalid_metadata       metadata not an object/null, or a value not a
 //                          string, number, boolean or array of strings
 //   secret_in_metadata     a metadata key names a secret field (password, key,
-//                          secret, totp, privateKey, ...; case, '_' and '-'
-//                          ignored)
+//                          secret, totp, privateKey, ..., token, cvc,
+//                          clientSecret, otpauthUri; number on a CARD; case,
+//                          '_' and '-' ignored), or a metadata string (alone
+//                          or in an array) contains "otpauth://" in any case
+//   invalid_card_number    CARD data.number not 12-19 digits (spaces allowed)
+//   invalid_card_expiry    CARD data.expMonth not 1-12 as one or two digits,
+//                          or data.expYear not 2 or 4 digits
 //   invalid_totp_secret    TOTP seed (TOTP data.secret, any data.totp) not
 //                          base32 or under 80 bits
 //   invalid_totp_algorithm metadata.algorithm not SHA1/SHA256/SHA512

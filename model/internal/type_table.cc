@@ -8,24 +8,47 @@ namespace {
 using T = CredentialType;
 
 // SPEC 3. Order matches the CredentialType enum (checked below).
-constexpr std::array<TypeInfo, 10> kTypes = {{
-    {T::kLogin, "LOGIN", {"password"}, {{{"password"}}}},
-    {T::kApiKey, "API_KEY", {"key", "secret"}, {{{"key"}, {"clientId", "secret"}}}},
-    {T::kOauth, "OAUTH", {"accessToken", "refreshToken"}, {{{"accessToken"}}}},
-    {T::kTotp,
-     "TOTP",
-     {kTotpSecretField, kBackupCodesField, kUsedBackupCodesField},
-     {{{kTotpSecretField}}}},
-    {T::kSshKey, "SSH_KEY", {"privateKey", "passphrase"}, {{{"privateKey"}}}},
-    {T::kDatabase,
-     "DATABASE",
-     {"password", "connectionString"},
-     {{{"password"}, {"connectionString"}}}},
-    {T::kSmtp, "SMTP", {"password"}, {{{"password"}}}},
-    {T::kAws, "AWS", {"secretAccessKey", "sessionToken"}, {{{"secretAccessKey"}}}},
-    {T::kCertificate, "CERTIFICATE", {"privateKey"}, {{{"privateKey"}}}},
+constexpr std::array<TypeInfo, kTypeCount> kTypes = {{
+    {T::kLogin, "LOGIN", {{{"password"}}}, {}},
+    {T::kApiKey, "API_KEY", {{{"key"}, {"clientId", "secret"}}}, {}},
+    {T::kOauth, "OAUTH", {{{"accessToken"}}}, {}},
+    {T::kTotp, "TOTP", {{{kTotpSecretField}}}, {}},
+    {T::kSshKey, "SSH_KEY", {{{"privateKey"}}}, {}},
+    {T::kDatabase, "DATABASE", {{{"password"}, {"connectionString"}}}, {}},
+    {T::kSmtp, "SMTP", {{{"password"}}}, {}},
+    {T::kAws, "AWS", {{{"secretAccessKey"}}}, {}},
+    {T::kCertificate, "CERTIFICATE", {{{"privateKey"}}}, {}},
+    {T::kCard,
+     "CARD",
+     {{{kCardNumberField, kCardExpMonthField, kCardExpYearField}}},
+     kCardNumberField},
+    {T::kShippingAddress,
+     "SHIPPING_ADDRESS",
+     {{{"name", "line1", "city", "postcode", "country"}}},
+     {}},
     {T::kCustom, "CUSTOM", {}, {}},
 }};
+
+// SPEC 3: names of secret fields, refused as metadata keys on every type.
+constexpr std::string_view kSecretFieldNames[] = {
+    "password",
+    "key",
+    "secret",
+    "totp",
+    "privateKey",
+    "passphrase",
+    "accessToken",
+    "refreshToken",
+    "connectionString",
+    "secretAccessKey",
+    "sessionToken",
+    "backupCodes",
+    "usedBackupCodes",
+    "otpauthUri",
+    "token",
+    "cvc",
+    "clientSecret",
+};
 
 constexpr bool TableMatchesEnum() {
   for (std::size_t i = 0; i < kTypes.size(); ++i) {
@@ -55,14 +78,12 @@ std::span<const TypeInfo> AllTypes() { return kTypes; }
 
 const TypeInfo& InfoFor(CredentialType type) { return kTypes[static_cast<std::size_t>(type)]; }
 
-bool IsSecretFieldName(std::string_view name) {
-  if (FoldedEquals(name, kTotpField)) return true;
-  for (const TypeInfo& info : kTypes) {
-    for (std::string_view field : info.secret_fields) {
-      if (!field.empty() && FoldedEquals(name, field)) return true;
-    }
+bool IsSecretFieldName(std::string_view name, CredentialType type) {
+  for (std::string_view field : kSecretFieldNames) {
+    if (FoldedEquals(name, field)) return true;
   }
-  return false;
+  const std::string_view own = InfoFor(type).type_secret_name;
+  return !own.empty() && FoldedEquals(name, own);
 }
 
 bool IsCodeListField(std::string_view name) {

@@ -18,8 +18,6 @@
 #include "tests/testing/server_process.h"
 
 namespace strongroom::e2e {
-namespace {
-
 using nlohmann::json;
 using testing::HttpClient;
 using testing::HttpResponse;
@@ -27,7 +25,6 @@ using testing::ServerProcess;
 
 json Body(const HttpResponse& r) { return json::parse(r.body, nullptr, false); }
 
-// Asserts the SPEC 5 error shape exactly.
 void ExpectError(const HttpResponse& r, long status, const std::string& error) {
   EXPECT_EQ(r.status, status) << r.body;
   EXPECT_EQ(r.Header("content-type").value_or(""), "application/json") << r.body;
@@ -37,6 +34,8 @@ void ExpectError(const HttpResponse& r, long status, const std::string& error) {
   EXPECT_EQ(body["error"], error) << r.body;
   EXPECT_TRUE(body["message"].is_string()) << r.body;
 }
+
+namespace {
 
 void Expect401(const HttpResponse& r) {
   ExpectError(r, 401, "unauthorized");
@@ -139,6 +138,16 @@ TEST_P(E2eTest, SpecExampleStoreReadList) {
 
 TEST_P(E2eTest, EveryTypeRoundTrips) {
   const std::string seed = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+  // Nothing of a card or an address is redacted (SPEC 5).
+  const json card = {{"cardholder", "A Person"},
+                     {"number", "4111 1111 1111 1111"},
+                     {"expMonth", "9"},
+                     {"expYear", "2030"},
+                     {"cvc", "123"},
+                     {"zip", "94105"}};
+  const json address = {{"name", "A Person"},    {"line1", "1 Main St"},  {"line2", "Apt 2"},
+                        {"city", "Springfield"}, {"state", "IL"},         {"postcode", "62701"},
+                        {"country", "US"},       {"phone", "+1 555 0100"}};
   struct Case {
     std::string name;
     json body;
@@ -166,7 +175,9 @@ TEST_P(E2eTest, EveryTypeRoundTrips) {
        {{"type", "TOTP"},
         {"data", {{"secret", seed}, {"backupCodes", {"b1", "b2"}}}},
         {"metadata", {{"issuer", "ACME"}, {"digits", 6}, {"period", 30}, {"algorithm", "SHA1"}}}},
-       {{"secret", "[REDACTED]"}, {"backupCodes", {"b1", "b2"}}}},
+       {{"secret", "[REDACTED]"},
+        {"backupCodes", {"b1", "b2"}},
+        {"usedBackupCodes", json::array()}}},
       {"rt-ssh",
        {{"type", "SSH_KEY"},
         {"data", {{"privateKey", "-----BEGIN-----"}, {"passphrase", "pp"}}},
@@ -192,6 +203,12 @@ TEST_P(E2eTest, EveryTypeRoundTrips) {
         {"data", {{"privateKey", "pk"}}},
         {"metadata", {{"domain", "example.com"}}}},
        {{"privateKey", "pk"}}},
+      {"rt-card",
+       {{"type", "CARD"}, {"data", card}, {"metadata", {{"brand", "visa"}, {"last4", "1111"}}}},
+       card},
+      {"rt-address",
+       {{"type", "SHIPPING_ADDRESS"}, {"data", address}, {"metadata", {{"label", "home"}}}},
+       address},
       {"rt-custom",
        {{"type", "CUSTOM"},
         {"data", {{"anything", "goes"}, {"more", "x"}}},

@@ -66,6 +66,12 @@ inline std::string E2eBackendName(const ::testing::TestParamInfo<E2eBackend>& in
   return info.param.name;
 }
 
+// The body of `r` as JSON (discarded, not thrown, if it is not JSON).
+nlohmann::json Body(const testing::HttpResponse& r);
+// Asserts the SPEC 5 error shape exactly: `status`, application/json and
+// {"error": error, "message": "..."} with nothing else.
+void ExpectError(const testing::HttpResponse& r, long status, const std::string& error);
+
 // Tests sharing one long-running server on one vault (started by the first
 // test, stopped after the last one of the executable).
 class E2eTest : public ::testing::TestWithParam<E2eBackend> {

@@ -264,7 +264,9 @@ TEST_F(TotpE2eTest, CodesMatchOathtoolForEveryAlgorithmDigitsAndPeriod) {
 
     HttpResponse got = Get(name);
     ASSERT_EQ(got.status, 200) << got.body;
-    EXPECT_EQ(Body(got)["data"], (json{{"secret", "[REDACTED]"}, {"backupCodes", codes}}));
+    EXPECT_EQ(Body(got)["data"], (json{{"secret", "[REDACTED]"},
+                                       {"backupCodes", codes},
+                                       {"usedBackupCodes", json::array()}}));
     EXPECT_EQ(got.body.find(seed), std::string::npos);
     ++n;
   }
@@ -316,7 +318,9 @@ TEST_F(TotpE2eTest, OtpauthUriIsImported) {
   ASSERT_EQ(got.status, 200) << got.body;
   json full = Body(got);
   // Parsed into the seed, not stored as given.
-  EXPECT_EQ(full["data"], (json{{"secret", "[REDACTED]"}, {"backupCodes", {"ou-1"}}}));
+  EXPECT_EQ(full["data"], (json{{"secret", "[REDACTED]"},
+                                {"backupCodes", {"ou-1"}},
+                                {"usedBackupCodes", json::array()}}));
   EXPECT_EQ(full["metadata"], expected_metadata);
   EXPECT_EQ(got.body.find(seed), std::string::npos);
   EXPECT_EQ(got.body.find("otpauth://"), std::string::npos);
@@ -331,7 +335,9 @@ TEST_F(TotpE2eTest, OtpauthUriIsImported) {
   ASSERT_EQ(Put("otpauth-2", body2).status, 200);
   json full2 = Body(Get("otpauth-2"));
   EXPECT_EQ(full2["metadata"]["issuer"], "Mine");
-  EXPECT_EQ(full2["data"], (json{{"secret", "[REDACTED]"}}));
+  EXPECT_EQ(full2["data"], (json{{"secret", "[REDACTED]"},
+                                 {"backupCodes", json::array()},
+                                 {"usedBackupCodes", json::array()}}));
   ExpectTotpMatches(SampleTotp(*client_, key_, "otpauth-2", "SHA1", 6, 30, seed2), 6, 30, 0);
 
   const std::vector<std::string> bad_uris = {
@@ -647,7 +653,9 @@ TEST_F(TotpE2eTest, PutReplacingATotpCredentialKeepsWhatTheCallerSends) {
   EXPECT_EQ(Body(replaced)["created"], false);
   EXPECT_EQ(Body(replaced)["version"], 3);
   json full = Body(Get(name));
-  EXPECT_EQ(full["data"], (json{{"secret", "[REDACTED]"}, {"backupCodes", {"r-x", "r-y"}}}));
+  EXPECT_EQ(full["data"], (json{{"secret", "[REDACTED]"},
+                                {"backupCodes", {"r-x", "r-y"}},
+                                {"usedBackupCodes", json::array()}}));
   EXPECT_TRUE(full["metadata"].is_null());
   ExpectTotpMatches(SampleTotp(*client_, key_, name, "SHA1", 6, 30, seed2), 6, 30, 2);
 
@@ -668,7 +676,9 @@ TEST_F(TotpE2eTest, PutReplacingATotpCredentialKeepsWhatTheCallerSends) {
 
   // Replacing without codes drops them.
   ASSERT_EQ(Put(name, {{"type", "TOTP"}, {"data", {{"secret", seed2}}}}).status, 200);
-  EXPECT_EQ(Body(Get(name))["data"], (json{{"secret", "[REDACTED]"}}));
+  EXPECT_EQ(Body(Get(name))["data"], (json{{"secret", "[REDACTED]"},
+                                           {"backupCodes", json::array()},
+                                           {"usedBackupCodes", json::array()}}));
   ExpectError(Pop(name), 409, "no_backup_codes");
 }
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <iterator>
+
 namespace strongroom::model {
 namespace {
 
@@ -16,12 +18,21 @@ TEST(CredentialTest, TypeNamesRoundTrip) {
       {CredentialType::kSmtp, "SMTP"},
       {CredentialType::kAws, "AWS"},
       {CredentialType::kCertificate, "CERTIFICATE"},
+      {CredentialType::kCard, "CARD"},
+      {CredentialType::kShippingAddress, "SHIPPING_ADDRESS"},
       {CredentialType::kCustom, "CUSTOM"},
   };
   for (const auto& [type, name] : kAll) {
     EXPECT_EQ(TypeName(type), name);
     EXPECT_EQ(ParseType(name), type) << name;
   }
+  // Twelve types (SPEC 3), and nothing past the last one has a name.
+  EXPECT_EQ(std::size(kAll), 12u);
+  ASSERT_EQ(AllCredentialTypes().size(), std::size(kAll));
+  for (std::size_t i = 0; i < std::size(kAll); ++i) {
+    EXPECT_EQ(AllCredentialTypes()[i], kAll[i].first) << kAll[i].second;
+  }
+  EXPECT_EQ(TypeName(static_cast<CredentialType>(std::size(kAll))), "UNKNOWN");
 }
 
 TEST(CredentialTest, ParseTypeIsCaseSensitiveAndStrict) {

@@ -20,6 +20,37 @@ TEST(RedactionTest, TotpSeedRedactedBackupCodesKept) {
   EXPECT_EQ(data["secret"], "JBSWY3DPEHPK3PXP") << "input must not be modified";
 }
 
+TEST(RedactionTest, TotpAlwaysHasBothCodeLists) {
+  json out = RedactData(CredentialType::kTotp, {{"secret", "JBSWY3DPEHPK3PXP"}});
+  EXPECT_EQ(out, json({{"secret", "[REDACTED]"},
+                       {"backupCodes", json::array()},
+                       {"usedBackupCodes", json::array()}}));
+  out = RedactData(CredentialType::kTotp, {{"secret", "S"}, {"usedBackupCodes", {"u"}}});
+  EXPECT_EQ(out["backupCodes"], json::array());
+  EXPECT_EQ(out["usedBackupCodes"], json({"u"}));
+  out = RedactData(CredentialType::kTotp, {{"secret", "S"}, {"backupCodes", {"b"}}});
+  EXPECT_EQ(out["backupCodes"], json({"b"}));
+  EXPECT_EQ(out["usedBackupCodes"], json::array());
+  // Only a TOTP credential gains them: a login with 2FA is not a TOTP credential.
+  out = RedactData(CredentialType::kLogin, {{"password", "p"}, {"totp", "JBSWY3DPEHPK3PXP"}});
+  EXPECT_FALSE(out.contains("backupCodes"));
+  EXPECT_FALSE(out.contains("usedBackupCodes"));
+
+  std::string text;
+  ASSERT_TRUE(AppendRedactedData(&text, CredentialType::kTotp, R"({"secret":"JBSWY3DPEHPK3PXP"})"));
+  EXPECT_EQ(text, R"({"backupCodes":[],"secret":"[REDACTED]","usedBackupCodes":[]})");
+}
+
+TEST(RedactionTest, CardAndShippingAddressReturnedAsIs) {
+  json card = {{"cardholder", "A"}, {"number", "4111 1111 1111 1111"},
+               {"expMonth", "09"},  {"expYear", "2030"},
+               {"cvc", "123"},      {"zip", "94105"}};
+  EXPECT_EQ(RedactData(CredentialType::kCard, card), card);
+  json address = {{"name", "A"},     {"line1", "1 Main St"}, {"city", "X"},
+                  {"postcode", "1"}, {"country", "US"},      {"phone", "+1"}};
+  EXPECT_EQ(RedactData(CredentialType::kShippingAddress, address), address);
+}
+
 TEST(RedactionTest, TotpFieldRedactedOnAnyType) {
   json data = {{"password", "hunter2"}, {"totp", "JBSWY3DPEHPK3PXP"}};
   json out = RedactData(CredentialType::kLogin, data);
@@ -54,6 +85,19 @@ TEST(RedactionTest, AppendRedactedDataMatchesRedactDataDumped) {
   const std::pair<CredentialType, json> cases[] = {
       {CredentialType::kApiKey, {{"key", "sk_\"x\"\\ü"}, {"n", 1.25}, {"list", {1, "two"}}}},
       {CredentialType::kTotp, {{"secret", "JBSWY3DPEHPK3PXP"}, {"backupCodes", {"1", "2"}}}},
+      {CredentialType::kTotp, {{"secret", "JBSWY3DPEHPK3PXP"}}},
+      {CredentialType::kTotp, {{"secret", "JBSWY3DPEHPK3PXP"}, {"usedBackupCodes", {"u"}}}},
+      {CredentialType::kTotp,
+       {{"a", "1"}, {"secret", "S"}, {"usedBackupCodes", json::array()}, {"z", "\u00e9"}}},
+      {CredentialType::kCard,
+       {{"number", "4111 1111 1111 1111"}, {"expMonth", "9"}, {"expYear", "30"}, {"cvc", "1"}}},
+      {CredentialType::kCard, {{"number", "4111111111111111"}, {"totp", "JBSWY3DPEHPK3PXP"}}},
+      {CredentialType::kShippingAddress,
+       {{"name", "Zoë \"Q\""},
+        {"line1", "1"},
+        {"city", "c"},
+        {"postcode", "p"},
+        {"country", "US"}}},
       {CredentialType::kLogin, {{"password", "p"}, {"totp", "JBSWY3DPEHPK3PXP"}}},
       {CredentialType::kCustom, {{"otpauthUri", "otpauth://totp/a?secret=JBSWY3DPEHPK3PXP"}}},
       {CredentialType::kCustom, {{"note", "mentions \"totp\" and otpauthUri"}}},

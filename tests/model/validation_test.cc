@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace strongroom::model {
 namespace {
@@ -65,7 +67,7 @@ TEST(ValidateNameTest, Invalid) {
   EXPECT_EQ(ValidateName(std::string_view("a\0b", 3)).error_code(), "invalid_name");
 }
 
-// --- valid bodies, all ten types ---
+// --- valid bodies, all twelve types ---
 
 TEST(ParseCredentialInputTest, ValidForEveryType) {
   const json kBodies[] = {
@@ -93,6 +95,26 @@ TEST(ParseCredentialInputTest, ValidForEveryType) {
       {{"type", "CERTIFICATE"},
        {"data", {{"privateKey", "k"}}},
        {"metadata", {{"certificate", "c"}, {"chain", {"a", "b"}}}}},
+      {{"type", "CARD"},
+       {"data",
+        {{"cardholder", "A Person"},
+         {"number", "4111 1111 1111 1111"},
+         {"expMonth", "09"},
+         {"expYear", "2029"},
+         {"cvc", "123"},
+         {"zip", "94105"}}},
+       {"metadata", {{"brand", "visa"}, {"last4", "1111"}}}},
+      {{"type", "SHIPPING_ADDRESS"},
+       {"data",
+        {{"name", "A Person"},
+         {"line1", "1 Main St"},
+         {"line2", "Apt 2"},
+         {"city", "Springfield"},
+         {"state", "IL"},
+         {"postcode", "62701"},
+         {"country", "US"},
+         {"phone", "+1 555 0100"}}},
+       {"metadata", {{"label", "home"}}}},
       {{"type", "CUSTOM"}, {"data", {{"anything", "goes"}}}, {"metadata", {{"flag", true}}}},
   };
   for (const json& body : kBodies) {
@@ -163,6 +185,15 @@ TEST(ParseCredentialInputTest, InvalidField) {
   ExpectError({{"type", "TOTP"}, {"data", {{"secret", kSeed}, {"usedBackupCodes", {""}}}}},
               "invalid_field");
   ExpectError({{"type", "TOTP"}, {"data", {{"otpauthUri", 5}}}}, "invalid_field");
+  // SPEC 3: CARD fields are strings, not numbers; so are SHIPPING_ADDRESS fields.
+  ExpectError(
+      {{"type", "CARD"}, {"data", {{"number", S("4111")}, {"expMonth", 9}, {"expYear", "2029"}}}},
+      "invalid_field");
+  ExpectError(
+      {{"type", "SHIPPING_ADDRESS"},
+       {"data",
+        {{"name", S("n")}, {"line1", "l"}, {"city", "c"}, {"postcode", 62701}, {"country", "US"}}}},
+      "invalid_field");
 }
 
 TEST(ParseCredentialInputTest, MissingField) {
@@ -182,6 +213,64 @@ TEST(ParseCredentialInputTest, MissingField) {
       {{"type", "CUSTOM"}, {"data", {{"a", ""}}}},
   };
   for (const json& body : kCases) ExpectError(body, "missing_field");
+
+  const json card = {{"number", S("4111111111111111")}, {"expMonth", "9"}, {"expYear", "29"}};
+  for (const char* field : {"number", "expMonth", "expYear"}) {
+    json data = card;
+    data.erase(field);
+    ExpectError({{"type", "CARD"}, {"data", data}}, "missing_field");
+    data[field] = "";
+    ExpectError({{"type", "CARD"}, {"data", data}}, "missing_field");
+  }
+  const json address = {
+      {"name", S("n")}, {"line1", "l"}, {"city", "c"}, {"postcode", "p"}, {"country", "US"}};
+  ExpectOk({{"type", "SHIPPING_ADDRESS"}, {"data", address}});
+  for (const char* field : {"name", "line1", "city", "postcode", "country"}) {
+    json data = address;
+    data.erase(field);
+    ExpectError({{"type", "SHIPPING_ADDRESS"}, {"data", data}}, "missing_field");
+  }
+}
+
+// --- CARD formats (SPEC 3) ---
+
+json Card(const std::string& number, const std::string& month, const std::string& year) {
+  return {{"type", "CARD"}, {"data", {{"number", number}, {"expMonth", month}, {"expYear", year}}}};
+}
+
+TEST(CardTest, NumberIsTwelveToNineteenDigitsSpacesAllowed) {
+  for (const std::string number :
+       {"411111111111", "4111111111111111", "4111111111111111111", "4111 1111 1111 1111",
+        " 4111 1111 1111 1111 ", "3782 822463 10005"}) {
+    ExpectOk(Card(number, "12", "2030"));
+  }
+  for (const std::string& number : std::vector<std::string>{
+           S("4111"), "41111111111", "41111111111111111111", "4111-1111-1111-1111",
+           "4111\t1111\t1111\t1111", "411111111111111x", "   ", "４１１１１１１１１１１１"}) {
+    ExpectError(Card(number, "12", "2030"), "invalid_card_number");
+  }
+}
+
+TEST(CardTest, NumberIsStoredAsGiven) {
+  CredentialInput input = ExpectOk(Card("4111 1111 1111 1111", "9", "29"));
+  EXPECT_EQ(DataOf(input)["number"], "4111 1111 1111 1111");
+  EXPECT_EQ(DataOf(input)["expMonth"], "9");
+  EXPECT_EQ(DataOf(input)["expYear"], "29");
+}
+
+TEST(CardTest, ExpiryMonthAndYear) {
+  const std::string number = "4111111111111111";
+  for (const std::string month : {"1", "9", "09", "10", "12", "01"}) {
+    ExpectOk(Card(number, month, "2030"));
+  }
+  for (const std::string& month : std::vector<std::string>{"0", "00", "13", "99", "009", "9a", " 9",
+                                                           "+9", "-1", std::string(200, '9')}) {
+    ExpectError(Card(number, month, "2030"), "invalid_card_expiry");
+  }
+  for (const std::string year : {"30", "2030", "00", "0000"}) ExpectOk(Card(number, "1", year));
+  for (const std::string year : {"3", "203", "20300", "2o30", " 30", "30 "}) {
+    ExpectError(Card(number, "1", year), "invalid_card_expiry");
+  }
 }
 
 TEST(ParseCredentialInputTest, InvalidMetadata) {
@@ -205,6 +294,98 @@ TEST(ParseCredentialInputTest, SecretInMetadata) {
     ExpectError({{"type", "LOGIN"}, {"data", data}, {"metadata", {{key, S("v")}}}},
                 "secret_in_metadata");
   }
+}
+
+// SPEC 3's full list, each name as written, in upper and lower case, and mixed.
+TEST(ParseCredentialInputTest, EverySecretFieldNameRefusedAsMetadataInAnyCase) {
+  auto upper = [](std::string s) {
+    for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return s;
+  };
+  auto lower = [](std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  const json data = {{"password", S("p")}};
+  for (const std::string name :
+       {"password", "key", "secret", "totp", "privateKey", "passphrase", "accessToken",
+        "refreshToken", "connectionString", "secretAccessKey", "sessionToken", "backupCodes",
+        "usedBackupCodes", "otpauthUri", "token", "cvc", "clientSecret"}) {
+    for (const std::string& key : {name, upper(name), lower(name)}) {
+      for (const char* type : {"LOGIN", "CUSTOM", "CARD", "SHIPPING_ADDRESS"}) {
+        json body = {{"type", type}, {"metadata", {{key, S("v")}}}};
+        body["data"] =
+            std::string(type) == "CARD" ? Card("4111111111111111", "1", "30")["data"] : data;
+        SCOPED_TRACE(key + " on " + type);
+        ExpectError(body, "secret_in_metadata");
+      }
+    }
+  }
+  for (const char* key :
+       {"OtpAuthUri", "TOKEN", "Token", "cVc", "Client_Secret", "otpauth-uri", "UsedBackupCodes"}) {
+    ExpectError({{"type", "LOGIN"}, {"data", data}, {"metadata", {{key, S("v")}}}},
+                "secret_in_metadata");
+  }
+  // Names that merely contain a secret word stay display fields.
+  ExpectOk({{"type", "LOGIN"},
+            {"data", {{"password", "p"}}},
+            {"metadata", {{"tokenType", "bearer"}, {"clientId", "c"}, {"cvcChecked", true}}}});
+}
+
+TEST(ParseCredentialInputTest, NumberIsASecretMetadataNameOnACardOnly) {
+  for (const char* key : {"number", "Number", "NUMBER", "num_ber"}) {
+    ExpectError({{"type", "CARD"},
+                 {"data", Card("4111111111111111", "1", "30")["data"]},
+                 {"metadata", {{key, S("4111111111111111")}}}},
+                "secret_in_metadata");
+  }
+  for (const char* type : {"LOGIN", "CUSTOM", "SHIPPING_ADDRESS", "DATABASE"}) {
+    json data = {{"password", "p"}};
+    if (std::string(type) == "SHIPPING_ADDRESS") {
+      data = {{"name", "n"}, {"line1", "l"}, {"city", "c"}, {"postcode", "p"}, {"country", "US"}};
+    } else if (std::string(type) == "CUSTOM") {
+      data = {{"a", "b"}};
+    }
+    CredentialInput input =
+        ExpectOk({{"type", type}, {"data", data}, {"metadata", {{"number", "42"}, {"Number", 7}}}});
+    EXPECT_EQ(json::parse(input.metadata_json), json({{"number", "42"}, {"Number", 7}})) << type;
+  }
+}
+
+TEST(ParseCredentialInputTest, OtpauthUriInAnyMetadataStringRefused) {
+  const std::string uri = "otpauth://totp/Svc:me?secret=" + kSeed;
+  const json data = {{"password", S("p")}};
+  const json kBad[] = {
+      uri,
+      "OTPAUTH://totp/Svc:me?secret=" + kSeed,
+      "OtpAuth://hotp/x",
+      "  " + uri,
+      "backup: " + uri,
+      json::array({"a", uri}),
+      json::array({"OTPAUTH://TOTP/x?secret=" + kSeed}),
+  };
+  for (const json& value : kBad) {
+    for (const char* type : {"LOGIN", "TOTP"}) {
+      json body = {{"type", type}, {"metadata", {{"note", value}}}};
+      body["data"] = std::string(type) == "TOTP" ? json{{"secret", kSeed}} : data;
+      SCOPED_TRACE(value.dump() + " on " + type);
+      ExpectError(body, "secret_in_metadata");
+    }
+  }
+  // An otpauth import whose issuer is itself an otpauth:// URI would put one
+  // in metadata: refused as well.
+  ExpectError({{"type", "TOTP"},
+               {"data",
+                {{"otpauthUri", "otpauth://totp/a?secret=" + kSeed +
+                                    "&issuer=otpauth%3A%2F%2Ftotp%2Fx%3Fsecret%3D" + kSeed}}}},
+              "secret_in_metadata");
+  // Other schemes and the word alone are display values.
+  ExpectOk({{"type", "LOGIN"},
+            {"data", {{"password", "p"}}},
+            {"metadata",
+             {{"uri", "https://example.com/otpauth"},
+              {"kind", "otpauth"},
+              {"tags", {"otpauth:", "totp"}}}}});
   // Names that merely contain a secret word are display fields.
   ExpectOk({{"type", "LOGIN"},
             {"data", {{"password", "p"}}},
