@@ -87,15 +87,12 @@ Status Pkcs11MasterKey::ConnectLocked() {
     if (IsReconnectable(rv)) return UnavailableError(std::move(message), "hsm_unavailable");
     return FailedPreconditionError(std::move(message), "hsm_login_failed");
   }
-  // keys_ changes only under mu_, which is held.
+  // keys_ changes only under mu_, which is held. A pair destroyed since it
+  // was added (a retired master key) only fails the unwraps that name it.
   for (auto& [label, pair] : keys_) {
     SR_ASSIGN_OR_RETURN(std::optional<CK_OBJECT_HANDLE> key,
                         session.FindObject(CKO_PRIVATE_KEY, label));
-    if (!key) {
-      return FailedPreconditionError("HSM master key \"" + label + "\" not found " + Where(),
-                                     "hsm_key_not_found");
-    }
-    pair->private_key = *key;
+    pair->private_key = key ? *key : CK_INVALID_HANDLE;
   }
   session_.emplace(std::move(session));
   return Status::Ok();
@@ -328,6 +325,10 @@ Result<SecretBytes> Pkcs11MasterKey::Unwrap(std::string_view label,
   if (pair == nullptr) {
     SR_RETURN_IF_ERROR(AddKeyLocked(std::string(label), &calls));
     pair = FindPair(label);
+  }
+  if (pair->private_key == CK_INVALID_HANDLE) {
+    return FailedPreconditionError(
+        "HSM master key \"" + std::string(label) + "\" not found " + Where(), "hsm_key_not_found");
   }
   // RSA-OAEP ciphertext is exactly the modulus size (RFC 8017 7.1.2 step 1.b);
   // anything else is corrupt and need not reach the HSM.

@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "kms/internal/pkcs11_module.h"
 #include "kms/pkcs11.h"
 #include "tests/kms/fault_pkcs11/fault_pkcs11_control.h"
 #include "tests/testing/softhsm_token.h"
@@ -51,6 +52,15 @@ class FaultHsmTest : public ::testing::Test {
     Result<std::unique_ptr<KeyManager>> km = OpenKeyManager(params);
     EXPECT_TRUE(km.ok()) << km.status().ToString();
     return km.ok() ? std::move(*km) : nullptr;
+  }
+
+  // What an HSM restart does to the sessions of this process.
+  static void CloseAllSessions(const HsmParams& params) {
+    auto module = internal::Pkcs11Module::Load(params.module_path);
+    ASSERT_TRUE(module.ok());
+    auto slot = (*module)->FindTokenSlot(params.token_label);
+    ASSERT_TRUE(slot.ok() && slot->has_value());
+    ASSERT_EQ((*module)->fn()->C_CloseAllSessions(**slot), static_cast<CK_RV>(CKR_OK));
   }
 
   // Retries `ok` until it holds or `limit` passes (recovery waits for the

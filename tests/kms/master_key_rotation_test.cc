@@ -82,6 +82,13 @@ TEST_F(MasterKeyRotationTest, KekMovesToTheNewKeyAndOutlivesTheOldOne) {
   EXPECT_EQ(gone.error_code(), "hsm_key_not_found");
   // The first manager still holds the (unchanged) KEK.
   EXPECT_TRUE(km->Open(under_new, *envelope, aad).ok());
+  // ... and survives a lost session although a pair it knew is gone.
+  CloseAllSessions(params);
+  km->Evict(7);
+  opened = km->Open(under_new, *envelope, aad);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  km->Evict(7);
+  EXPECT_EQ(km->Open(under_old, *envelope, aad).status().error_code(), "hsm_key_not_found");
 }
 
 TEST_F(MasterKeyRotationTest, UnknownActiveLabelIsRefusedAndNothingChanges) {
