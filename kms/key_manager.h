@@ -13,6 +13,21 @@
 // (kms/key_manager_impl.h); any other plaintext DEK exists only for the
 // duration of one call.
 //
+// Master keys (SPEC 11): the key manager knows one or more master key pairs by
+// label. One is ACTIVE: new KEKs (NewKek, NewWrappedKek, RewrapKek) are
+// wrapped under it. A KEK is always unwrapped under the label it names
+// (KekRef::master_key_label), so KEKs wrapped under a previous master key keep
+// opening during and after a rotation. Unwrapped KEKs are cached by
+// (identity, KEK version): rewrapping a KEK under another master key does not
+// change it, and a rotated KEK has a new version, so no cached key is ever
+// stale.
+//
+// HSM faults (SPEC 11): operations served from cached keys need no HSM call
+// and keep working while the HSM is down; those that need it fail with
+// UNAVAILABLE "hsm_unavailable" (503 + Retry-After at the API) until the key
+// manager has re-initialised PKCS#11 by itself. A PIN the token rejects is
+// reported, never retried.
+//
 // Thread safety: all methods are safe to call concurrently.
 #pragma once
 
@@ -36,6 +51,15 @@ struct KekRef {
   // Not owned; must outlive the call. Required: with a cold cache a null
   // pointer is INVALID_ARGUMENT.
   const Bytes* wrapped_kek = nullptr;
+  // Label of the master key `wrapped_kek` is wrapped under; empty means the
+  // key manager's initial label (HsmParams::master_key_label). Not owned.
+  std::string_view master_key_label;
+};
+
+// A KEK wrapped under a master key, and that key's label (store both).
+struct WrappedKek {
+  Bytes wrapped;
+  std::string master_key_label;
 };
 
 // Sealed credential data.
@@ -53,8 +77,9 @@ class KeyManager {
  public:
   virtual ~KeyManager() = default;
 
-  // A fresh random identity KEK, returned wrapped under the master public key.
-  // Needs no HSM private-key operation.
+  // A fresh random identity KEK, returned wrapped under the active master
+  // public key. Needs no HSM private-key operation. Prefer NewKek, which also
+  // says which label that was (the active key may change at any time).
   virtual Result<Bytes> NewWrappedKek() = 0;
 
   // Encrypts `plaintext` under a fresh DEK wrapped by the identity's KEK.
@@ -70,14 +95,64 @@ class KeyManager {
   // deleted or its KEK is rotated.
   virtual void Evict(std::int64_t identity_id) = 0;
 
-  // OK when the HSM session is usable (re-establishing it if it was lost).
-  // Costs one HSM call (C_GetSessionInfo), so callers such as /readyz should
-  // not call it on a hot path.
+  // OK when the HSM session is usable (re-establishing it if it was lost),
+  // else UNAVAILABLE "hsm_unavailable". The probe (one HSM call,
+  // C_GetSessionInfo) runs at most once a second; calls in between return its
+  // cached result (SPEC 5 /readyz).
   virtual Status CheckHsm() = 0;
 
   // Number of PKCS#11 calls that did work (logins, session opens, finds,
   // unwraps, and the CheckHsm probe) since start.
   virtual std::uint64_t hsm_operations() const = 0;
+
+  // --- Master keys and rotation (SPEC 11). The defaults suit a fake key
+  // manager with a single master key.
+
+  // A fresh random identity KEK wrapped under the active master key, with
+  // that key's label.
+  virtual Result<WrappedKek> NewKek() {
+    Result<Bytes> wrapped = NewWrappedKek();
+    if (!wrapped.ok()) return wrapped.status();
+    return WrappedKek{std::move(*wrapped), active_master_key_label()};
+  }
+
+  // The label new KEKs are wrapped under.
+  virtual std::string active_master_key_label() const { return {}; }
+
+  // Finds the key pair `label` on the token (verified like the initial key)
+  // and makes it active for new wraps. Idempotent. FAILED_PRECONDITION
+  // ("hsm_key_not_found", "hsm_key_invalid") if the token has no usable pair
+  // of that label; UNAVAILABLE ("hsm_unavailable") if the HSM is down. The
+  // previous active key stays usable for unwrapping.
+  virtual Status SetActiveMasterKey(std::string_view label) {
+    return FailedPreconditionError("master key \"" + std::string(label) + "\" not supported",
+                                   "hsm_key_not_found");
+  }
+
+  // Makes the key pair `label` usable for unwrapping without activating it
+  // (Open does this by itself for a KEK naming an unknown label). Errors as
+  // SetActiveMasterKey.
+  virtual Status AddMasterKey(std::string_view label) { return SetActiveMasterKey(label); }
+
+  // The KEK of `kek` (under kek.master_key_label) wrapped again under the
+  // active master key: an HSM unwrap when the KEK is not cached, then a
+  // software wrap. The KEK itself and its version do not change, so DEKs and
+  // caches stay valid.
+  virtual Result<WrappedKek> RewrapKek(const KekRef& kek) {
+    (void)kek;
+    return FailedPreconditionError("master key rotation not supported", "hsm_key_not_found");
+  }
+
+  // KEK rotation: the DEK of `wrapped_dek`, unwrapped with `from` and wrapped
+  // again with `to` (AES-KWP, RFC 5649); the data is not re-encrypted. `to` is
+  // typically a NewKek() under kek_version + 1. DATA_LOSS ("integrity_error")
+  // if `wrapped_dek` does not unwrap under `from`.
+  virtual Result<Bytes> RewrapDek(const KekRef& from, const KekRef& to, const Bytes& wrapped_dek) {
+    (void)from;
+    (void)to;
+    (void)wrapped_dek;
+    return FailedPreconditionError("KEK rotation not supported", "hsm_key_not_found");
+  }
 };
 
 }  // namespace strongroom::kms

@@ -80,7 +80,9 @@ std::string_view AsChars(const Bytes& bytes) {
 
 KeyManagerImpl::KeyManagerImpl(std::unique_ptr<internal::MasterKey> master,
                                std::size_t dek_cache_capacity)
-    : master_(std::move(master)), dek_capacity_(dek_cache_capacity) {
+    : master_(std::move(master)),
+      active_label_(master_->initial_label()),
+      dek_capacity_(dek_cache_capacity) {
   // Up front, so InsertDek never fails half-way between the map and the ring.
   clock_.reserve(dek_capacity_);
 }
@@ -152,8 +154,15 @@ auto KeyManagerImpl::WithKek(const KekRef& ref, Fn&& fn)
     }
   }
   // HSM round trip without holding mu_, so warm identities are never blocked by it.
-  Result<SecretBytes> kek = master_->Unwrap(*ref.wrapped_kek);
-  if (!kek.ok()) return kek.status();
+  Result<SecretBytes> kek = master_->Unwrap(LabelOf(ref), *ref.wrapped_kek);
+  if (!kek.ok()) {
+    if (kek.status().code() == StatusCode::kUnavailable) {
+      // /readyz should not report a stale "ok" for up to a second.
+      std::lock_guard<std::mutex> lock(check_mu_);
+      check_valid_ = false;
+    }
+    return kek.status();
+  }
   if (kek->size() != internal::kAes256KeyBytes) {
     return DataLossError("identity KEK failed to unwrap under the master key: wrong key size");
   }
@@ -173,9 +182,58 @@ auto KeyManagerImpl::WithKek(const KekRef& ref, Fn&& fn)
   return fn(std::span<const std::uint8_t>(it->second, internal::kAes256KeyBytes));
 }
 
+std::string_view KeyManagerImpl::LabelOf(const KekRef& ref) const {
+  return ref.master_key_label.empty() ? std::string_view(master_->initial_label())
+                                      : ref.master_key_label;
+}
+
 Result<Bytes> KeyManagerImpl::NewWrappedKek() {
+  SR_ASSIGN_OR_RETURN(WrappedKek kek, NewKek());
+  return std::move(kek.wrapped);
+}
+
+Result<WrappedKek> KeyManagerImpl::NewKek() {
   SR_ASSIGN_OR_RETURN(SecretBytes kek, RandomSecretBytes(internal::kAes256KeyBytes));
-  return master_->Wrap(kek);
+  // One read of the active label: the wrap and the label returned always agree.
+  WrappedKek out;
+  out.master_key_label = active_master_key_label();
+  SR_ASSIGN_OR_RETURN(out.wrapped, master_->Wrap(out.master_key_label, kek));
+  return out;
+}
+
+std::string KeyManagerImpl::active_master_key_label() const {
+  std::lock_guard<std::mutex> lock(active_mu_);
+  return active_label_;
+}
+
+Status KeyManagerImpl::AddMasterKey(std::string_view label) { return master_->AddKey(label); }
+
+Status KeyManagerImpl::SetActiveMasterKey(std::string_view label) {
+  SR_RETURN_IF_ERROR(master_->AddKey(label));
+  std::lock_guard<std::mutex> lock(active_mu_);
+  active_label_ = std::string(label);
+  return Status::Ok();
+}
+
+Result<WrappedKek> KeyManagerImpl::RewrapKek(const KekRef& kek) {
+  return WithKek(kek, [&](std::span<const std::uint8_t> key) -> Result<WrappedKek> {
+    WrappedKek out;
+    out.master_key_label = active_master_key_label();
+    SR_ASSIGN_OR_RETURN(out.wrapped, master_->Wrap(out.master_key_label, key));
+    return out;
+  });
+}
+
+Result<Bytes> KeyManagerImpl::RewrapDek(const KekRef& from, const KekRef& to,
+                                        const Bytes& wrapped_dek) {
+  SecretBytes dek;
+  SR_RETURN_IF_ERROR(WithKek(from, [&](std::span<const std::uint8_t> kek) -> Status {
+    SR_ASSIGN_OR_RETURN(dek, internal::UnwrapDek(kek, wrapped_dek));
+    return Status::Ok();
+  }));
+  return WithKek(to, [&](std::span<const std::uint8_t> kek) -> Result<Bytes> {
+    return internal::AesKeyWrapPad(kek, dek);
+  });
 }
 
 Result<Envelope> KeyManagerImpl::Seal(const KekRef& kek, std::string_view plaintext,
@@ -321,7 +379,15 @@ void KeyManagerImpl::Evict(std::int64_t identity_id) {
   if (hand_ >= clock_.size()) hand_ = 0;
 }
 
-Status KeyManagerImpl::CheckHsm() { return master_->Check(); }
+Status KeyManagerImpl::CheckHsm() {
+  std::lock_guard<std::mutex> lock(check_mu_);
+  const auto now = std::chrono::steady_clock::now();
+  if (check_valid_ && now - checked_at_ < kCheckHsmInterval) return last_check_;
+  last_check_ = master_->Check();
+  checked_at_ = now;
+  check_valid_ = true;
+  return last_check_;
+}
 
 std::uint64_t KeyManagerImpl::hsm_operations() const { return master_->operations(); }
 

@@ -17,7 +17,11 @@
 //   one Seal/Open call. Outside the arena, a DEK is only ever held in
 //   SecretBytes for the duration of a call (wiped on return).
 // HSM work grows with identities, not requests: a warm Seal or Open performs
-// no HSM operation.
+// no HSM operation, so it keeps working while the HSM is down.
+// Master keys: the active label starts as the MasterKey's initial label and
+// changes only through SetActiveMasterKey; a KekRef with an empty label means
+// the initial label. CheckHsm caches the master key's probe for
+// kCheckHsmInterval.
 //
 // Thread safety: all methods may be called concurrently. Cache reads take a
 // shared lock (a DEK hit only sets its atomic CLOCK bit); a miss unwraps
@@ -30,6 +34,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -104,6 +109,16 @@ class KeyManagerImpl final : public KeyManager {
   void Evict(std::int64_t identity_id) override;
   Status CheckHsm() override;
   std::uint64_t hsm_operations() const override;
+  Result<WrappedKek> NewKek() override;
+  std::string active_master_key_label() const override;
+  Status SetActiveMasterKey(std::string_view label) override;
+  Status AddMasterKey(std::string_view label) override;
+  Result<WrappedKek> RewrapKek(const KekRef& kek) override;
+  Result<Bytes> RewrapDek(const KekRef& from, const KekRef& to, const Bytes& wrapped_dek) override;
+
+  // How long a CheckHsm result is reused (SPEC 5: the HSM probe runs at most
+  // once a second however often /readyz is asked).
+  static constexpr std::chrono::milliseconds kCheckHsmInterval{1000};
 
   // Number of cached KEKs (tests).
   std::size_t cached_keks() const;
@@ -165,7 +180,17 @@ class KeyManagerImpl final : public KeyManager {
   // Index into clock_ of the entry to replace; clock_ must be full. Needs dek_mu_ exclusively.
   std::size_t ClockVictim();
 
+  // The label a KekRef's wrapped KEK is under.
+  std::string_view LabelOf(const KekRef& ref) const;
+
   const std::unique_ptr<internal::MasterKey> master_;
+  mutable std::mutex active_mu_;
+  std::string active_label_;  // guarded by active_mu_
+
+  std::mutex check_mu_;                               // serialises CheckHsm probes
+  std::chrono::steady_clock::time_point checked_at_;  // guarded by check_mu_
+  bool check_valid_ = false;                          // guarded by check_mu_
+  Status last_check_;                                 // guarded by check_mu_
   mutable std::shared_mutex mu_;
   std::map<CacheKey, std::uint8_t*> cache_;  // guarded by mu_; slots owned by arena_
   internal::LockedKeyArena arena_;           // guarded by mu_

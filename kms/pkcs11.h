@@ -4,6 +4,7 @@
 // SOFTHSM2_CONF in the environment before the first call that loads the module.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -16,8 +17,12 @@ namespace strongroom::kms {
 struct HsmParams {
   std::string module_path;  // e.g. /usr/lib/softhsm/libsofthsm2.so
   std::string token_label;
-  SecretString pin;  // user PIN
-  std::string master_key_label;
+  SecretString pin;              // user PIN
+  std::string master_key_label;  // the initial (and, alone, the active) master key
+  // Back-off between re-initialisations while the HSM is down (SPEC 11): the
+  // first retry waits retry_initial, each failed one doubles it up to retry_max.
+  std::chrono::milliseconds retry_initial{100};
+  std::chrono::milliseconds retry_max{5000};
 };
 
 // Loads the module, finds the token by label, logs in, finds the RSA master

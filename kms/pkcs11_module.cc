@@ -173,6 +173,23 @@ Result<std::shared_ptr<Pkcs11Module>> Pkcs11Module::Load(const std::string& path
   return module;
 }
 
+Status Pkcs11Module::Reinitialize(std::uint64_t seen_generation) {
+  std::unique_lock<std::shared_mutex> lock(calls_mu_);
+  if (generation_.load(std::memory_order_relaxed) != seen_generation) return Status::Ok();
+  // The return value is ignored: after a device error the module may already
+  // consider itself finalised (CKR_CRYPTOKI_NOT_INITIALIZED).
+  fn_->C_Finalize(nullptr);
+  CK_C_INITIALIZE_ARGS args{};
+  args.flags = CKF_OS_LOCKING_OK;
+  const CK_RV rv = fn_->C_Initialize(&args);
+  if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+    return UnavailableError("PKCS#11 module " + path_ + " failed to re-initialise: " + CkrName(rv),
+                            "hsm_unavailable");
+  }
+  generation_.fetch_add(1, std::memory_order_release);
+  return Status::Ok();
+}
+
 Result<std::string> Pkcs11Module::PadLabel(std::string_view label) {
   if (label.size() > 32) return InvalidArgumentError("token label longer than 32 bytes");
   std::string padded(label);

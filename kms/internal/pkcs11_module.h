@@ -18,7 +18,9 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,8 +38,9 @@ std::string CkrName(CK_RV rv);
 //
 // One instance per module path per process (PKCS#11 v2.40 5.4: C_Initialize is
 // per application): Load() returns the shared instance. Modules stay loaded
-// and initialised until process exit; C_Finalize is deliberately never called,
-// because another holder in the process may still be using the module.
+// until process exit. C_Finalize is called only by Reinitialize (SPEC 11: a
+// device error re-initialises PKCS#11), which every holder in the process
+// coordinates through generation() and CallLock().
 // Thread safety: the function list is immutable and the module is initialised
 // with CKF_OS_LOCKING_OK, so it may be used from any thread.
 class Pkcs11Module final {
@@ -62,6 +65,23 @@ class Pkcs11Module final {
   // `label` blank-padded to 32 bytes; INVALID_ARGUMENT if longer.
   static Result<std::string> PadLabel(std::string_view label);
 
+  // C_Finalize then C_Initialize, for a holder whose session died with a
+  // device-level error. `seen_generation` is the generation() the holder's
+  // session was opened in: if another holder re-initialised since, this does
+  // nothing (one re-initialisation per outage, not one per holder). Waits for
+  // every call made under CallLock() to finish first (PKCS#11 v2.40 5.4:
+  // C_Finalize must not run while other threads are in calls). Every session
+  // of the process is gone afterwards. UNAVAILABLE if C_Initialize fails
+  // (the next call tries again).
+  Status Reinitialize(std::uint64_t seen_generation);
+  // Bumped by every successful Reinitialize.
+  std::uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+  // Held (shared) around a holder's PKCS#11 calls so Reinitialize never
+  // finalises the module under them. Never held across Reinitialize.
+  std::shared_lock<std::shared_mutex> CallLock() const {
+    return std::shared_lock<std::shared_mutex>(calls_mu_);
+  }
+
  private:
   Pkcs11Module(std::string path, void* handle, CK_FUNCTION_LIST* fn)
       : path_(std::move(path)), handle_(handle), fn_(fn) {}
@@ -70,6 +90,8 @@ class Pkcs11Module final {
   std::string path_;
   void* handle_;  // dlopen handle; never dlclose'd (see class comment)
   CK_FUNCTION_LIST* fn_;
+  mutable std::shared_mutex calls_mu_;
+  std::atomic<std::uint64_t> generation_{0};  // written with calls_mu_ held exclusively
 };
 
 // An open session, logged out and closed on destruction. Move-only.

@@ -35,10 +35,13 @@ class SoftwareMasterKey final : public internal::MasterKey {
  public:
   SoftwareMasterKey() : public_key_(*internal::RsaOaepPublicKey::FromPkey(SharedRsaKey())) {}
 
-  Result<Bytes> Wrap(std::span<const std::uint8_t> key) const override {
+  const std::string& initial_label() const override { return label_; }
+  // Every label names the same software key pair.
+  Status AddKey(std::string_view) override { return Status::Ok(); }
+  Result<Bytes> Wrap(std::string_view, std::span<const std::uint8_t> key) const override {
     return public_key_.Encrypt(key);
   }
-  Result<SecretBytes> Unwrap(std::span<const std::uint8_t> wrapped) override {
+  Result<SecretBytes> Unwrap(std::string_view, std::span<const std::uint8_t> wrapped) override {
     ops_.fetch_add(1);
     if (on_unwrap) on_unwrap();
     EvpPkeyCtxPtr ctx(::EVP_PKEY_CTX_new_from_pkey(nullptr, SharedRsaKey(), nullptr));
@@ -64,6 +67,7 @@ class SoftwareMasterKey final : public internal::MasterKey {
 
  private:
   internal::RsaOaepPublicKey public_key_;
+  const std::string label_ = "software-master";
   std::atomic<std::uint64_t> ops_{0};
 };
 
