@@ -40,12 +40,6 @@ std::optional<CredentialType> ParseType(std::string_view name) {
   return std::nullopt;
 }
 
-std::vector<CredentialType> AllCredentialTypes() {
-  std::vector<CredentialType> out;
-  for (const internal::TypeInfo& info : internal::AllTypes()) out.push_back(info.type);
-  return out;
-}
-
 std::optional<Scope> ParseScope(std::string_view name) {
   for (const ScopeName& s : kScopes) {
     if (s.name == name) return s.scope;

@@ -38,8 +38,6 @@ std::span<const CredentialType> AllCredentialTypes();
 std::string_view TypeName(CredentialType type);
 // Parses a wire type name; nullopt for anything else (case-sensitive).
 std::optional<CredentialType> ParseType(std::string_view name);
-// Every type, in enum order (for listings such as the MCP vault.store schema).
-std::vector<CredentialType> AllCredentialTypes();
 
 // Scopes an API key may hold (SPEC 4), as a bit set.
 enum Scope : std::uint32_t {

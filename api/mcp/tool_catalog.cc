@@ -84,9 +84,13 @@ constexpr ToolSpec kTools[] = {
      "(metadata: engine, host, port, database); SMTP: password (metadata: host, port, "
      "username, encryption); AWS: secretAccessKey, optional sessionToken (metadata: "
      "accessKeyId, region); CERTIFICATE: privateKey (metadata: certificate, chain, domain, "
-     "expiresAt); CUSTOM: any string fields, at least one. Any credential may also carry "
-     "data.totp, a base32 TOTP seed for its 2FA. Never put secrets in metadata: metadata keys "
-     "named like secret fields (password, key, secret, token, ...) are rejected. Replacing an "
+     "expiresAt); CARD: number (12-19 digits), expMonth (1-12), expYear (2 or 4 digits), "
+     "optional cardholder, cvc, zip, all strings (metadata: brand, last4); SHIPPING_ADDRESS: "
+     "name, line1, city, postcode, country, optional line2, state, phone (metadata: label); "
+     "CUSTOM: any string fields, at least one. Any credential may also carry data.totp, a "
+     "base32 TOTP seed for its 2FA. Never put secrets in metadata: metadata keys named like "
+     "secret fields (password, key, secret, totp, token, cvc, otpauthUri, clientSecret, ...; "
+     "number on a CARD) and any value containing otpauth:// are rejected. Replacing an "
      "existing name overwrites it; the result is the credential summary with \"created\": true "
      "(new) or false (replaced). Validation errors name the offending field.",
      kStoreSchema, vault::Operation::kPut, false, true, true},

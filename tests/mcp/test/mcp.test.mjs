@@ -82,7 +82,7 @@ async function exerciseTools(client, p, names = (n) => n) {
     assert.equal(typeof tool.annotations.idempotentHint, 'boolean');
   }
   const store = tools.find((t) => t.name === names('vault.store'));
-  assert.equal(store.inputSchema.properties.type.enum.length, 10);
+  assert.equal(store.inputSchema.properties.type.enum.length, 12);  // SPEC 3: twelve types
   assert.deepEqual(store.inputSchema.required.sort(), ['data', 'name', 'type']);
 
   // store -> get round-trips the data
