@@ -115,13 +115,38 @@ config::Config DevConfig(const DevPaths& paths) {
   return config;
 }
 
-Status PrepareDevDir(const DevPaths& paths) {
-  SR_RETURN_IF_ERROR(MakeDirectory(paths.dir, kPrivateDir));
+namespace {
+
+// SPEC 5a: a data directory or state file that other users can write is
+// refused, not warned about: whoever can write there can swap the token, the
+// PIN file or the database under the server. Readable-by-others is a warning
+// (nothing there is plaintext, but the admin should know).
+Status RefuseIfOthersCanWrite(const DevPaths& paths) {
+  for (const std::string* path :
+       {&paths.dir, &paths.token_dir, &paths.softhsm_conf, &paths.pin_file, &paths.so_pin_file,
+        &paths.db_path, &paths.api_key_file}) {
+    struct stat st {};
+    if (::lstat(path->c_str(), &st) != 0) continue;  // not created yet
+    if ((st.st_mode & 0022) != 0) {
+      return FailedPreconditionError(
+          fmt::format("{} is writable by other users (mode {:04o}); run chmod go-w on it", *path,
+                      st.st_mode & 07777),
+          "insecure_permissions");
+    }
+  }
   struct stat st {};
   if (::stat(paths.dir.c_str(), &st) == 0 && (st.st_mode & 0077) != 0) {
     spdlog::warn("{} is accessible by other users (mode {:04o}); consider chmod 700", paths.dir,
                  st.st_mode & 07777);
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status PrepareDevDir(const DevPaths& paths) {
+  SR_RETURN_IF_ERROR(MakeDirectory(paths.dir, kPrivateDir));
+  SR_RETURN_IF_ERROR(RefuseIfOthersCanWrite(paths));
   SR_RETURN_IF_ERROR(MakeDirectory(paths.token_dir, kPrivateDir));
 
   const std::string conf = SoftHsmConfText(paths);
@@ -169,6 +194,7 @@ Status UseDevDir(const DevPaths& paths) {
                                        paths.dir + "` once to create it)",
                                    "invalid_config");
   }
+  SR_RETURN_IF_ERROR(RefuseIfOthersCanWrite(paths));
   PointSoftHsmAt(paths);
   return Status::Ok();
 }

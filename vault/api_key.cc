@@ -73,7 +73,10 @@ Result<Principal> CheckApiKey(const model::ApiKeyRecord& record, std::string_vie
                    std::string_view(reinterpret_cast<const char*>(hash.data()), hash.size()),
                    std::string_view(reinterpret_cast<const char*>(stored.data()), stored.size()));
   if (!match) return InvalidApiKeyError();
-  if (record.revoked_at && *record.revoked_at <= now) return InvalidApiKeyError();
+  // Any stored revocation is final (SPEC 4), whatever its time says: a
+  // revocation written by a host whose clock runs ahead must not leave the
+  // key working here until our clock catches up.
+  if (record.revoked_at) return InvalidApiKeyError();
   if (record.expires_at && *record.expires_at <= now) return InvalidApiKeyError();
   return Principal{record.identity_id, record.key_id, record.scopes};
 }

@@ -61,7 +61,8 @@ std::vector<std::uint8_t> HashApiKey(std::string_view key);
 Status InvalidApiKeyError();
 
 // The principal of `record` if `key` is its key (constant-time hash comparison)
-// and it is neither revoked nor expired at `now`; InvalidApiKeyError otherwise.
+// and it is not revoked (any stored revocation, whatever its time) nor expired at `now`;
+// InvalidApiKeyError otherwise.
 Result<Principal> CheckApiKey(const model::ApiKeyRecord& record, std::string_view key,
                               UnixMillis now);
 
