@@ -10,17 +10,13 @@
 #include <string>
 #include <string_view>
 
+#include "base/c_handle.h"
 #include "base/result.h"
 
 namespace strongroom::audit::internal {
 
 template <auto FreeFn>
-struct Free {
-  template <typename T>
-  void operator()(T* p) const noexcept {
-    FreeFn(p);
-  }
-};
+using Free = FreeWith<FreeFn>;
 
 using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, Free<&::EVP_PKEY_free>>;
 using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, Free<&::EVP_MD_CTX_free>>;

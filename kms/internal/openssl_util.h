@@ -8,15 +8,12 @@
 
 #include <memory>
 
+#include "base/c_handle.h"
+
 namespace strongroom::kms::internal {
 
 template <auto FreeFn>
-struct Free {
-  template <typename T>
-  void operator()(T* p) const noexcept {
-    FreeFn(p);
-  }
-};
+using Free = FreeWith<FreeFn>;
 
 using EvpCipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, Free<&::EVP_CIPHER_CTX_free>>;
 using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, Free<&::EVP_PKEY_free>>;

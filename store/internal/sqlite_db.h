@@ -27,17 +27,13 @@
 #include <utility>
 #include <vector>
 
+#include "base/c_handle.h"
 #include "base/result.h"
 
 namespace strongroom::store::internal {
 
-template <auto Fn>
-struct SqliteFree {
-  template <typename T>
-  void operator()(T* p) const noexcept {
-    (void)Fn(p);
-  }
-};
+template <auto FreeFn>
+using SqliteFree = FreeWith<FreeFn>;
 using SqliteDbPtr = std::unique_ptr<sqlite3, SqliteFree<&::sqlite3_close_v2>>;
 using SqliteStmtPtr = std::unique_ptr<sqlite3_stmt, SqliteFree<&::sqlite3_finalize>>;
 
