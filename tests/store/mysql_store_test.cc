@@ -182,6 +182,22 @@ TEST(MysqlStoreTest, ServerListSkipsServersThatDoNotAnswer) {
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
 }
 
+// store.galera against a server that is not a ready cluster node: refused at
+// connect, with a message that says why.
+TEST(MysqlStoreTest, GaleraModeRefusesAServerThatIsNotAClusterNode) {
+  auto env = LoadMysqlTestEnv();
+  ASSERT_TRUE(env.ok()) << env.status().ToString();
+  auto db = ScratchDatabase::Create(*env);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  MysqlStoreOptions options = MysqlOptionsFor(*env, (*db)->name());
+  options.galera = true;
+  auto store = OpenMysqlStore(options);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store.status().error_code(), "store_unavailable");
+  EXPECT_THAT(store.status().message(), ::testing::HasSubstr("not a ready Galera node"));
+}
+
 TEST(MysqlStoreTest, SplitServerList) {
   EXPECT_EQ(internal::SplitServerList("tcp://a:1"), (std::vector<std::string>{"tcp://a:1"}));
   EXPECT_EQ(internal::SplitServerList("tcp://a:1, tcp://b:2 ,unix:///s"),
