@@ -43,6 +43,9 @@ if [[ "$(id -u)" -eq 0 ]]; then
   if id mysql >/dev/null 2>&1; then RUN_USER=mysql; else RUN_USER=root; fi
 fi
 
+# shellcheck source=ops/db-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/db-lib.sh"
+
 die() {
   echo "ops/galera.sh: $*" >&2
   exit 1
@@ -51,23 +54,6 @@ die() {
 base() { cat "$BASE_FILE" 2>/dev/null || true; }
 node_dir() { echo "$(base)/node$1"; }
 port_of() { sed -n "s/^$2=//p" "$(node_dir "$1")/ports"; }
-
-# A TCP port on 127.0.0.1 that nothing listens on now and that this script has
-# not handed out yet (ports of stopped nodes must stay theirs).
-USED_PORTS=" "
-free_port() {
-  local port
-  for _ in $(seq 1 100); do
-    port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null ||
-      echo $((20000 + RANDOM % 40000)))"
-    if [[ "$USED_PORTS" != *" $port "* ]] && ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      USED_PORTS+="$port "
-      echo "$port"
-      return 0
-    fi
-  done
-  return 1
-}
 
 admin() {
   local n="$1"
@@ -166,16 +152,7 @@ start_node() {
 kill_node() {
   local n="$1" signal="$2" pid
   pid="$(live_pid "$n")" || return 0
-  kill "-$signal" "$pid" 2>/dev/null || true
-  for _ in $(seq 1 300); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null || true
-  for _ in $(seq 1 50); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
+  stop_pid "$pid" "$signal" 300
   # A crashed SST may leave its rsync daemon behind.
   local rsync_pid
   for rsync_pid in $(pgrep -f "rsync --daemon.*$(node_dir "$n")/" 2>/dev/null || true); do
@@ -220,12 +197,11 @@ cmd_start() {
   echo "$root" >"$BASE_FILE"
   for n in $(seq 1 $NODES); do
     mkdir -p "$root/node$n/data"
-    {
-      echo "sql=$(free_port)"
-      echo "gcomm=$(free_port)"
-      echo "ist=$(free_port)"
-      echo "sst=$(free_port)"
-    } >"$root/node$n/ports"
+    local kind
+    for kind in sql gcomm ist sst; do
+      pick_port || die "no free loopback port"
+      echo "$kind=$PORT" >>"$root/node$n/ports"
+    done
   done
   for n in $(seq 1 $NODES); do write_config "$n"; done
   # Only the first node is initialised; joiners receive its data by SST.

@@ -29,38 +29,17 @@ std::string GaleraEnv::UrlListFrom(int first) const {
 }
 
 Result<GaleraEnv> LoadGaleraEnv() {
-  const char* path = std::getenv("STRONGROOM_GALERA_ENV");
-  if (path == nullptr || *path == '\0') {
-    return NotFoundError(
-        "STRONGROOM_GALERA_ENV is not set: run Galera tests through ctest (fixture galera_start) "
-        "or export it after `STATE_DIR=... ops/galera.sh start`");
-  }
-  std::ifstream in(path);
-  if (!in) {
-    return NotFoundError(std::string("cannot read ") + path +
-                         ": did ops/galera.sh start (test galera_start) succeed?");
-  }
+  SR_ASSIGN_OR_RETURN(auto values,
+                      ReadEnvFile("STRONGROOM_GALERA_ENV", "ops/galera.sh", "galera_start"));
   GaleraEnv env;
-  env.env_file = path;
-  env.urls.resize(kGaleraNodes);
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    const std::string key = line.substr(0, eq);
-    const std::string value = line.substr(eq + 1);
-    for (int n = 1; n <= kGaleraNodes; ++n) {
-      if (key == "STRONGROOM_TEST_GALERA_URL_" + std::to_string(n)) {
-        env.urls[static_cast<std::size_t>(n - 1)] = value;
-      }
-    }
-    if (key == "STRONGROOM_TEST_MYSQL_USER") env.user = value;
-    if (key == "STRONGROOM_TEST_MYSQL_PASSWORD") env.password = value;
+  env.env_file = values["ENV_FILE"];
+  for (int n = 1; n <= kGaleraNodes; ++n) {
+    env.urls.push_back(values["STRONGROOM_TEST_GALERA_URL_" + std::to_string(n)]);
+    if (env.urls.back().empty()) return NotFoundError(env.env_file + " is incomplete");
   }
-  for (const std::string& url : env.urls) {
-    if (url.empty()) return NotFoundError(std::string(path) + " is incomplete");
-  }
-  if (env.user.empty()) return NotFoundError(std::string(path) + " is incomplete");
+  env.user = values["STRONGROOM_TEST_MYSQL_USER"];
+  env.password = values["STRONGROOM_TEST_MYSQL_PASSWORD"];
+  if (env.user.empty()) return NotFoundError(env.env_file + " is incomplete");
   return env;
 }
 

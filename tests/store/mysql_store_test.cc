@@ -106,16 +106,32 @@ TEST(MysqlStoreTest, WrongPasswordIsUnavailableWithoutThePassword) {
   EXPECT_EQ(store.status().message().find(env->password), std::string::npos);
 }
 
-TEST(MysqlStoreTest, TablesAreInnoDbWithBinaryNames) {
-  auto env = LoadMysqlTestEnv();
-  ASSERT_TRUE(env.ok()) << env.status().ToString();
-  auto db = ScratchDatabase::Create(*env);
-  ASSERT_TRUE(db.ok()) << db.status().ToString();
-  auto store = OpenMysqlStore(MysqlOptionsFor(*env, (*db)->name()));
+// A fresh database on the test server, for tests of one store.
+class MysqlScratchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto env = LoadMysqlTestEnv();
+    ASSERT_TRUE(env.ok()) << env.status().ToString();  // fail, never skip
+    env_ = *env;
+    auto db = ScratchDatabase::Create(env_);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(db).value();
+  }
+  MysqlStoreOptions Options() const { return MysqlOptionsFor(env_, db_->name()); }
+  Result<std::vector<std::vector<std::string>>> Query(const std::string& sql) const {
+    return MysqlQuery(env_, db_->name(), sql);
+  }
+
+  MysqlTestEnv env_;
+  std::unique_ptr<ScratchDatabase> db_;
+};
+
+TEST_F(MysqlScratchTest, TablesAreInnoDbWithBinaryNames) {
+  auto store = OpenMysqlStore(Options());
   ASSERT_TRUE(store.ok()) << store.status().ToString();
-  auto rows = MysqlQuery(*env, (*db)->name(),
-                         "SELECT table_name, engine FROM information_schema.tables WHERE "
-                         "table_schema = DATABASE() ORDER BY table_name");
+  auto rows = Query(
+      "SELECT table_name, engine FROM information_schema.tables WHERE "
+      "table_schema = DATABASE() ORDER BY table_name");
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();
   std::vector<std::string> names;
   for (const auto& row : *rows) {
@@ -129,37 +145,29 @@ TEST(MysqlStoreTest, TablesAreInnoDbWithBinaryNames) {
 
 // Galera replicates InnoDB only, and needs a primary key on every table
 // (rows of a table without one cannot be certified or applied reliably).
-TEST(MysqlStoreTest, EveryTableHasAPrimaryKeyAsGaleraRequires) {
-  auto env = LoadMysqlTestEnv();
-  ASSERT_TRUE(env.ok()) << env.status().ToString();
-  auto db = ScratchDatabase::Create(*env);
-  ASSERT_TRUE(db.ok()) << db.status().ToString();
-  auto store = OpenMysqlStore(MysqlOptionsFor(*env, (*db)->name()));
+TEST_F(MysqlScratchTest, EveryTableHasAPrimaryKeyAsGaleraRequires) {
+  auto store = OpenMysqlStore(Options());
   ASSERT_TRUE(store.ok()) << store.status().ToString();
-  auto rows = MysqlQuery(*env, (*db)->name(),
-                         "SELECT t.table_name FROM information_schema.tables t WHERE "
-                         "t.table_schema = DATABASE() AND NOT EXISTS (SELECT 1 FROM "
-                         "information_schema.table_constraints c WHERE c.table_schema = "
-                         "t.table_schema AND c.table_name = t.table_name AND c.constraint_type = "
-                         "'PRIMARY KEY')");
+  auto rows = Query(
+      "SELECT t.table_name FROM information_schema.tables t WHERE "
+      "t.table_schema = DATABASE() AND NOT EXISTS (SELECT 1 FROM "
+      "information_schema.table_constraints c WHERE c.table_schema = "
+      "t.table_schema AND c.table_name = t.table_name AND c.constraint_type = "
+      "'PRIMARY KEY')");
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();
   EXPECT_TRUE(rows->empty()) << rows->at(0).at(0) << " has no primary key";
   // One migration run recorded, and the lock is free again.
-  auto lock = MysqlQuery(*env, (*db)->name(), "SELECT holder, runs FROM schema_migration_lock");
+  auto lock = Query("SELECT holder, runs FROM schema_migration_lock");
   ASSERT_TRUE(lock.ok()) << lock.status().ToString();
   EXPECT_EQ(*lock, (std::vector<std::vector<std::string>>{{"", "1"}}));
 }
 
 // store.url lists several servers: a server that does not answer is skipped,
 // at open and later, without reopening the store.
-TEST(MysqlStoreTest, ServerListSkipsServersThatDoNotAnswer) {
-  auto env = LoadMysqlTestEnv();
-  ASSERT_TRUE(env.ok()) << env.status().ToString();
-  auto db = ScratchDatabase::Create(*env);
-  ASSERT_TRUE(db.ok()) << db.status().ToString();
-  MysqlStoreOptions options = MysqlOptionsFor(*env, (*db)->name());
+TEST_F(MysqlScratchTest, ServerListSkipsServersThatDoNotAnswer) {
+  MysqlStoreOptions options = Options();
   // Port 1 on loopback: refused at once.
-  options.url = "tcp://127.0.0.1:1, " + env->url;
+  options.url = "tcp://127.0.0.1:1, " + env_.url;
   auto store = OpenMysqlStore(options);
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   model::Identity id;
@@ -174,9 +182,9 @@ TEST(MysqlStoreTest, ServerListSkipsServersThatDoNotAnswer) {
   EXPECT_EQ(none.status().code(), StatusCode::kUnavailable);
   EXPECT_EQ(none.status().error_code(), "store_unavailable");
   EXPECT_THAT(none.status().message(), ::testing::HasSubstr("none of the 2 MySQL servers"));
-  EXPECT_THAT(none.status().message(), ::testing::Not(::testing::HasSubstr(env->password)));
+  EXPECT_THAT(none.status().message(), ::testing::Not(::testing::HasSubstr(env_.password)));
 
-  options.url = env->url + ",127.0.0.1:3306";
+  options.url = env_.url + ",127.0.0.1:3306";
   auto bad = OpenMysqlStore(options);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
@@ -184,12 +192,8 @@ TEST(MysqlStoreTest, ServerListSkipsServersThatDoNotAnswer) {
 
 // store.galera against a server that is not a ready cluster node: refused at
 // connect, with a message that says why.
-TEST(MysqlStoreTest, GaleraModeRefusesAServerThatIsNotAClusterNode) {
-  auto env = LoadMysqlTestEnv();
-  ASSERT_TRUE(env.ok()) << env.status().ToString();
-  auto db = ScratchDatabase::Create(*env);
-  ASSERT_TRUE(db.ok()) << db.status().ToString();
-  MysqlStoreOptions options = MysqlOptionsFor(*env, (*db)->name());
+TEST_F(MysqlScratchTest, GaleraModeRefusesAServerThatIsNotAClusterNode) {
+  MysqlStoreOptions options = Options();
   options.galera = true;
   auto store = OpenMysqlStore(options);
   ASSERT_FALSE(store.ok());
