@@ -12,6 +12,7 @@
 #include "store/credential_store.h"
 #include "store/internal/mysql_db.h"
 #include "tests/mysql/mysql_test_env.h"
+#include "tests/mysql/scratch_database_test.h"
 #include "tests/store/credential_store_suite.h"
 
 namespace strongroom::store::testing {
@@ -107,24 +108,7 @@ TEST(MysqlStoreTest, WrongPasswordIsUnavailableWithoutThePassword) {
 }
 
 // A fresh database on the test server, for tests of one store.
-class MysqlScratchTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto env = LoadMysqlTestEnv();
-    ASSERT_TRUE(env.ok()) << env.status().ToString();  // fail, never skip
-    env_ = *env;
-    auto db = ScratchDatabase::Create(env_);
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
-    db_ = std::move(db).value();
-  }
-  MysqlStoreOptions Options() const { return MysqlOptionsFor(env_, db_->name()); }
-  Result<std::vector<std::vector<std::string>>> Query(const std::string& sql) const {
-    return MysqlQuery(env_, db_->name(), sql);
-  }
-
-  MysqlTestEnv env_;
-  std::unique_ptr<ScratchDatabase> db_;
-};
+class MysqlScratchTest : public ::strongroom::testing::ScratchDatabaseTest {};
 
 TEST_F(MysqlScratchTest, TablesAreInnoDbWithBinaryNames) {
   auto store = OpenMysqlStore(Options());
