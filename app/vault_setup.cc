@@ -227,6 +227,7 @@ Result<std::unique_ptr<store::CredentialStore>> OpenStore(const config::StoreCon
         config::ReadSecret(store.password_env, store.password_file, "database password"));
     options.database = store.database;
     options.pool_size = store.pool_size;
+    options.galera = store.galera;
     return store::OpenMysqlStore(options);
   }
   return InvalidArgumentError("store.backend: unknown backend \"" + store.backend + "\"",

@@ -109,6 +109,16 @@ class SectionReader {
     };
   }
 
+  void Bool(std::string key, bool* out) {
+    setters_[key] = [this, out](const std::string& k, const toml::node& v) -> Status {
+      if (!v.is_boolean()) {
+        return Error(k, "expected true or false, got " + std::string(NodeTypeName(v)));
+      }
+      *out = v.as_boolean()->get();
+      return Status::Ok();
+    };
+  }
+
   Status Read(const toml::table& table) {
     for (auto&& [key, value] : table) {
       const std::string name(key.str());
@@ -165,19 +175,28 @@ Status ReadStore(const std::string& source, const toml::table* table, StoreConfi
   reader.String("password_file", &out.password_file);
   reader.String("database", &out.database);
   reader.Int("pool_size", &out.pool_size, 1, kMaxPoolSize);
+  reader.Bool("galera", &out.galera);
   if (table != nullptr) SR_RETURN_IF_ERROR(reader.Read(*table));
 
   if (out.backend == "sqlite") {
     if (out.path.empty()) return reader.Error("path", "required when backend = \"sqlite\"");
     for (const char* key :
-         {"url", "user", "password_env", "password_file", "database", "pool_size"}) {
+         {"url", "user", "password_env", "password_file", "database", "pool_size", "galera"}) {
       if (reader.Seen(key)) return reader.Error(key, "only valid with backend = \"mysql\"");
     }
   } else if (out.backend == "mysql") {
     if (reader.Seen("path")) return reader.Error("path", "only valid with backend = \"sqlite\"");
     if (out.url.empty()) return reader.Error("url", "required when backend = \"mysql\"");
-    if (out.url.rfind("tcp://", 0) != 0 && out.url.rfind("unix://", 0) != 0) {
-      return reader.Error("url", "must start with tcp:// or unix://");
+    // One server, or several comma-separated (failover, SPEC 13).
+    for (std::string_view rest = out.url;;) {
+      const std::size_t comma = rest.find(',');
+      std::string_view server = rest.substr(0, comma);
+      while (!server.empty() && server.front() == ' ') server.remove_prefix(1);
+      if (server.rfind("tcp://", 0) != 0 && server.rfind("unix://", 0) != 0) {
+        return reader.Error("url", "every server must start with tcp:// or unix://");
+      }
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
     }
     if (out.user.empty()) return reader.Error("user", "required when backend = \"mysql\"");
     if (out.database.empty()) return reader.Error("database", "required when backend = \"mysql\"");

@@ -35,12 +35,14 @@ struct ServerConfig {
 struct StoreConfig {
   std::string backend = "sqlite";  // "sqlite" or "mysql"
   std::string path;                // sqlite: required
-  std::string url;                 // mysql: required, tcp://host:port or unix://path
+  std::string url;                 // mysql: required, tcp://host:port or unix://path,
+                                   // or several comma-separated (failover in order)
   std::string user;                // mysql: required
   std::string password_env;        // mysql: env var holding the password
   std::string password_file;       // mysql: or a file holding it (first line); exactly one
   std::string database;            // mysql: required
   int pool_size = 8;               // mysql connection pool bound, 1..1024
+  bool galera = false;             // mysql: MariaDB Galera cluster (wsrep_sync_wait = 1)
 };
 
 struct HsmConfig {

@@ -15,8 +15,8 @@ PACKAGES=(
   nlohmann-json3-dev liboath-dev libcli11-dev libtomlplusplus-dev libspdlog-dev
   # HSM: SoftHSM2 for dev and tests, opensc's pkcs11-tool for key ceremonies
   softhsm2 opensc
-  # databases and their clients
-  mariadb-server mariadb-client sqlite3
+  # databases and their clients; Galera (ops/galera.sh: provider, rsync state transfer)
+  mariadb-server mariadb-client sqlite3 galera-4 rsync
   # tests
   libgtest-dev libgmock-dev googletest libcurl4-openssl-dev curl oathtool nodejs npm wrk
   # tests of the Prometheus/Grafana sample files (tests/ops)

@@ -28,29 +28,15 @@ PORT_FILE="$STATE_DIR/port"
 MARIADBD="$(command -v mariadbd || echo /usr/sbin/mariadbd)"
 INSTALL_DB="$(command -v mariadb-install-db || command -v mysql_install_db || true)"
 
+# shellcheck source=ops/db-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/db-lib.sh"
+
 die() {
   echo "ops/mariadb.sh: $*" >&2
   exit 1
 }
 
 datadir() { cat "$DATADIR_FILE" 2>/dev/null || true; }
-
-# A TCP port on 127.0.0.1 that nothing listens on now.
-free_port() {
-  if command -v python3 >/dev/null 2>&1; then
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()' 2>/dev/null &&
-      return 0
-  fi
-  local port
-  for _ in $(seq 1 50); do
-    port=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return 0
-    fi
-  done
-  return 1
-}
 
 admin() { mariadb --no-defaults --protocol=socket --socket="$1/mysqld.sock" -uroot "${@:2}"; }
 
@@ -92,16 +78,7 @@ kill_server() {
   [[ -n "$pid" ]] || return 0
   # Only a process that is our mariadbd on this datadir.
   if [[ -r "/proc/$pid/cmdline" ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "--datadir=$dir"; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 150); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
+    stop_pid "$pid" TERM 150
   fi
   rm -f "$dir/mysqld.pid"
 }

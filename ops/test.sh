@@ -34,6 +34,7 @@ stop_mariadb() {
   local dir
   for dir in build build-asan; do
     STATE_DIR="$ROOT/$dir/mariadb-state" bash "$ROOT/ops/mariadb.sh" stop >/dev/null 2>&1 || true
+    STATE_DIR="$ROOT/$dir/galera-state" bash "$ROOT/ops/galera.sh" stop >/dev/null 2>&1 || true
   done
 }
 trap stop_mariadb EXIT

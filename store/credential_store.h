@@ -8,8 +8,9 @@
 // Errors: NOT_FOUND for a missing row; ALREADY_EXISTS for a duplicate name;
 // UNAVAILABLE ("store_unavailable") when the database cannot be reached;
 // ABORTED ("conflict") when SQLite's write lock stays busy past busy_timeout;
-// MySQL retries deadlocks and lock-wait timeouts a bounded number of times and
-// then reports UNAVAILABLE ("store_unavailable"). Both reach clients as 503.
+// MySQL retries deadlocks, Galera certification conflicts and lock-wait
+// timeouts a bounded number of times and then reports UNAVAILABLE
+// ("store_unavailable"). Both reach clients as 503.
 //
 // Thread safety: all methods are safe to call concurrently.
 #pragma once
@@ -139,7 +140,10 @@ Result<std::unique_ptr<CredentialStore>> OpenSqliteStore(const std::string& path
 Result<std::unique_ptr<CredentialStore>> OpenSqliteStore(const std::string& path);
 
 struct MysqlStoreOptions {
-  // "tcp://host:port" or "unix:///path/to/socket" (Connector/C++ host syntax).
+  // "tcp://host:port" or "unix:///path/to/socket" (Connector/C++ host syntax),
+  // or several of them comma-separated ("tcp://h1:3306,tcp://h2:3306"): new
+  // connections go to the first that answers, trying them in order from the
+  // one that last answered, so the store moves to the next on connection loss.
   std::string url;
   std::string user;
   SecretString password;  // never logged, never in a Status
@@ -155,15 +159,23 @@ struct MysqlStoreOptions {
   int write_timeout_s = 10;
   // innodb_lock_wait_timeout for the store's sessions, seconds.
   int lock_wait_timeout_s = 5;
-  // Attempts of a write transaction that hits a deadlock (1213), lock wait
-  // timeout (1205) or an insert race, before UNAVAILABLE "store_unavailable".
+  // Attempts of a write transaction that hits a deadlock or certification
+  // conflict (1213/40001), lock wait timeout (1205), a Galera node that is not
+  // ready (1047) or an insert race, before UNAVAILABLE "store_unavailable".
+  // With `galera`, at least 12.
   int max_attempts = 5;
+  // MariaDB Galera cluster: sessions read with wsrep_sync_wait = 1 (a read
+  // sees every write acknowledged before it began, through any node), and
+  // nodes whose wsrep_ready is not ON are skipped at connect.
+  bool galera = false;
   // Source of identities' created_at and migrations' applied_at; nullptr: real.
   const Clock* clock = nullptr;
 };
 
-// Opens a MySQL/MariaDB store (InnoDB, utf8mb4) and migrates `database` to the
-// latest schema under a named lock, so servers starting together migrate once.
+// Opens a MySQL/MariaDB store (InnoDB, utf8mb4, a primary key on every table:
+// fit for Galera) and migrates `database` to the latest schema under a lock
+// row (not GET_LOCK, which Galera does not replicate), so servers starting
+// together, on one server or on a cluster's different nodes, migrate once.
 // Connections are opened lazily up to pool_size, dropped when broken and
 // reopened on later calls, so the store recovers by itself after a database
 // restart. UNAVAILABLE "store_unavailable" if the server cannot be reached or

@@ -15,16 +15,28 @@
 // timeouts (1205) and insert races are retried up to max_attempts times with
 // a short randomised backoff, then reported UNAVAILABLE "store_unavailable".
 //
+// Galera (options.galera). Row locks are local to a node: two servers on two
+// nodes may both run a Mutate of one row, and the second to commit is aborted
+// at certification (1213 / SQLSTATE 40001). That abort is retried whole like
+// a deadlock (the retry re-reads the row), so a backup-code pop stays
+// exact-once across nodes. A node that leaves the primary component answers
+// 1047; its sessions are dropped and the transaction is retried on another
+// node. Sessions read with wsrep_sync_wait = 1 (read-your-writes across nodes).
+//
 // Failure model. A connection error (server down, restarted, network) fails
 // the call quickly with UNAVAILABLE "store_unavailable" (1 s connect timeout,
 // bounded read/write timeouts); the broken session is dropped and later calls
-// open new ones, so the store recovers without being reopened. A read that
-// fails on a pooled session is retried once on a new session (it may simply
-// have been cut while idle); writes are never retried after a connection
-// error, since the server may have committed them.
+// open new ones, to the first server of the url list that answers (from the
+// one that last answered on), so the store recovers, or fails over to another
+// server, without being reopened. A read that fails on a pooled session is
+// retried once on a new session (it may simply have been cut while idle); a
+// transaction is retried if its connection was lost before COMMIT was sent;
+// a write is never retried once its outcome is unknown (autocommit, or lost
+// during COMMIT), since the server may have committed it.
 //
-// Schema migrations run at open under GET_LOCK, so servers starting together
-// against an empty database migrate it once and all see one schema.
+// Schema migrations run at open under a lock row (schema_migration_lock, see
+// Migrate), so servers starting together against an empty database, also on
+// different Galera nodes, migrate it once and all see one schema.
 //
 // The store holds ciphertext, wrapped keys and hashes only; no Status built
 // here contains a bound value or the password.
@@ -70,9 +82,32 @@ constexpr internal::SqlTable kMysqlSql = internal::MakeSqlTable({
 constexpr char kCreateSchemaMigrations[] =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
     "version BIGINT NOT NULL PRIMARY KEY, applied_at BIGINT NOT NULL) ENGINE = InnoDB";
-constexpr char kGetLockSql[] = "SELECT GET_LOCK(LEFT(CONCAT('strongroom_migrate:', ?), 64), 30)";
-constexpr char kReleaseLockSql[] =
-    "SELECT RELEASE_LOCK(LEFT(CONCAT('strongroom_migrate:', ?), 64))";
+// The migration lock: one row, taken by a conditional UPDATE (a lease with
+// an expiry, renewed before each step), not GET_LOCK, which Galera does not
+// replicate, nor a transaction, which the steps' DDL would commit implicitly.
+// Under Galera, two servers taking it at once through different nodes
+// conflict at certification and one of them is retried; the loser then finds
+// it held. `runs` counts holders that found steps to apply (tests check 1).
+constexpr char kCreateMigrationLock[] =
+    "CREATE TABLE IF NOT EXISTS schema_migration_lock ("
+    "name VARCHAR(32) NOT NULL PRIMARY KEY, holder VARCHAR(64) NOT NULL,"
+    " expires_at BIGINT NOT NULL, runs BIGINT NOT NULL) ENGINE = InnoDB";
+constexpr char kSeedMigrationLock[] =
+    "INSERT IGNORE INTO schema_migration_lock VALUES ('migrate', '', 0, 0)";
+constexpr char kTakeMigrationLock[] =
+    "UPDATE schema_migration_lock SET holder = ?, expires_at = UNIX_TIMESTAMP() + ?"
+    " WHERE name = 'migrate' AND (holder = '' OR holder = ? OR expires_at < UNIX_TIMESTAMP())";
+constexpr char kReleaseMigrationLock[] =
+    "UPDATE schema_migration_lock SET holder = '', expires_at = 0, runs = runs + ?"
+    " WHERE name = 'migrate' AND holder = ?";
+// Seconds a holder owns the lock without renewing it (a crashed holder's
+// lease runs out), and how long a server waits for the schema.
+constexpr int kMigrationLeaseS = 60;
+constexpr auto kMigrationWait = std::chrono::seconds(180);
+
+// Write attempts under Galera at least: certification conflicts between
+// servers on different nodes are routine there.
+constexpr int kGaleraMinAttempts = 12;
 
 // Duplicate key name: an index a migration step creates exists already.
 constexpr int kErDupKeyName = 1061;
@@ -154,6 +189,7 @@ class MysqlStatement {
 struct MysqlSession {
   using Statement = MysqlStatement;
   MysqlConnection& conn;
+  bool commit_sent = false;  // InTransactionBody: COMMIT went to the server
 
   Result<MysqlStatement> Prepare(SqlId id) {
     return Catching<MysqlStatement>(conn, "preparing statement", [&] {
@@ -181,37 +217,104 @@ void SleepBeforeRetry(int attempt) {
   std::this_thread::sleep_for(std::chrono::milliseconds(base_ms + jitter(rng)));
 }
 
+// Deadlock or Galera certification conflict (1213/40001), lock wait timeout
+// (1205), a Galera node that left the primary component (1047: nothing ran),
+// a duplicate key (an insert race, retried by Mutate only).
 bool IsRetryableConflict(int mysql_errno) {
   return mysql_errno == internal::kErLockDeadlock || mysql_errno == internal::kErLockWaitTimeout ||
-         mysql_errno == internal::kErDupEntry;
+         mysql_errno == internal::kErWsrepNotReady || mysql_errno == internal::kErDupEntry;
 }
 
-// Runs a named-lock statement (parameter: the database) and returns its value
-// (1: done; 0 or NULL: timed out or not held).
-Result<bool> NamedLock(MysqlConnection& conn, const char* sql, const std::string& database,
-                       std::string_view what) {
-  return Catching<bool>(conn, what, [&] {
+// Runs `fn` (a Status-returning step on `conn`), again after a lock or
+// certification conflict or a write-set abort, up to `attempts` times.
+template <typename Fn>
+Status RetryingConflicts(MysqlConnection& conn, int attempts, Fn&& fn) {
+  for (int attempt = 0;; ++attempt) {
+    Status status = fn();
+    if (status.ok() || attempt + 1 >= attempts || conn.broken() ||
+        (conn.last_errno() != internal::kErLockDeadlock &&
+         conn.last_errno() != internal::kErLockWaitTimeout)) {
+      return status;
+    }
+    SleepBeforeRetry(attempt);
+  }
+}
+
+// Runs a migration-lock UPDATE: rows matched.
+Result<std::int64_t> LockStatement(MysqlConnection& conn, const char* sql, std::int64_t number,
+                                   const std::string& holder, std::string_view what) {
+  return Catching<std::int64_t>(conn, what, [&] {
     sql::PreparedStatement& ps = conn.Prepare(sql);
-    ps.setString(1, database);
-    ResultSetPtr rs(ps.executeQuery());
-    return rs->next() && !rs->isNull(1) && rs->getInt(1) == 1;
+    if (sql == kTakeMigrationLock) {
+      ps.setString(1, holder);
+      ps.setInt64(2, number);
+      ps.setString(3, holder);
+    } else {
+      ps.setInt64(1, number);
+      ps.setString(2, holder);
+    }
+    return static_cast<std::int64_t>(ps.executeUpdate());
   });
 }
 
-// Migrates under a named lock (per database) held by `conn`'s session; the
-// server releases it if the session dies. MySQL commits DDL implicitly, so
-// steps are not transactions: every step is safe to re-run (IF NOT EXISTS,
-// or a duplicate index tolerated) if it was cut short before being recorded.
-Status Migrate(MysqlConnection& conn, const std::string& database, const Clock& clock) {
-  SR_ASSIGN_OR_RETURN(bool locked,
-                      NamedLock(conn, kGetLockSql, database, "taking the migration lock"));
-  if (!locked) return Unavailable("timed out waiting for the schema migration lock");
+std::string NewLockHolder() {
+  std::random_device random;
+  std::string holder = "strongroom-";
+  for (int i = 0; i < 4; ++i) holder += std::to_string(random()) + (i < 3 ? "-" : "");
+  return holder;
+}
+
+// Migrates under the migration lock (see kCreateMigrationLock). DDL is not
+// transactional in MySQL (and is TOI under Galera), so steps are not
+// transactions: every step is safe to re-run (IF NOT EXISTS, or a duplicate
+// index tolerated) if it was cut short before being recorded.
+Status Migrate(MysqlConnection& conn, const Clock& clock, int attempts) {
   MysqlSession session{conn};
-  Status migrated =
-      internal::MigrateSchema(session, internal::MysqlMigrations(), kCreateSchemaMigrations, clock,
-                              [](auto&& step) { return step(); });
+  auto exec = [&](const char* sql, std::string_view what) {
+    return RetryingConflicts(conn, attempts, [&] { return session.Exec(sql, what); });
+  };
+  auto version = [&]() -> Result<std::int64_t> {
+    SR_ASSIGN_OR_RETURN(std::optional<std::int64_t> v,
+                        internal::QueryInt64(session, internal::SqlId::kSchemaMaxVersion,
+                                             "reading schema version"));
+    return v.value_or(0);
+  };
+  SR_RETURN_IF_ERROR(exec(kCreateSchemaMigrations, "creating schema_migrations"));
+  SR_RETURN_IF_ERROR(exec(kCreateMigrationLock, "creating schema_migration_lock"));
+  SR_RETURN_IF_ERROR(exec(kSeedMigrationLock, "creating the migration lock"));
+  const std::string holder = NewLockHolder();
+  auto lock = [&](const char* sql, std::int64_t number, std::string_view what) {
+    std::int64_t matched = 0;
+    Status status = RetryingConflicts(conn, attempts, [&] {
+      Result<std::int64_t> rows = LockStatement(conn, sql, number, holder, what);
+      matched = rows.ok() ? *rows : 0;
+      return rows.status();
+    });
+    return status.ok() ? Result<std::int64_t>(matched) : Result<std::int64_t>(status);
+  };
+  const auto deadline = std::chrono::steady_clock::now() + kMigrationWait;
+  while (true) {
+    SR_ASSIGN_OR_RETURN(std::int64_t current, version());
+    if (current > internal::kSchemaVersion) return internal::SchemaTooNewError(current);
+    if (current == internal::kSchemaVersion) return Status::Ok();
+    SR_ASSIGN_OR_RETURN(std::int64_t taken,
+                        lock(kTakeMigrationLock, kMigrationLeaseS, "taking the migration lock"));
+    if (taken == 1) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Unavailable("timed out waiting for another server's schema migration");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  SR_ASSIGN_OR_RETURN(std::int64_t before, version());
+  Status migrated = internal::MigrateSchema(
+      session, internal::MysqlMigrations(), kCreateSchemaMigrations, clock, [&](auto&& step) {
+        SR_RETURN_IF_ERROR(
+            lock(kTakeMigrationLock, kMigrationLeaseS, "renewing the migration lock").status());
+        return step();
+      });
+  const bool ran = migrated.ok() && before < internal::kSchemaVersion;
   Status released =
-      NamedLock(conn, kReleaseLockSql, database, "releasing the migration lock").status();
+      lock(kReleaseMigrationLock, ran ? 1 : 0, "releasing the migration lock").status();
   SR_RETURN_IF_ERROR(migrated);
   return released;
 }
@@ -223,6 +326,7 @@ auto InTransactionBody(Body& body) {
   return [&body](MysqlSession& s) -> Status {
     s.conn.Execute("START TRANSACTION");
     SR_RETURN_IF_ERROR(body(s));
+    s.commit_sent = true;
     s.conn.Execute("COMMIT");
     return Status::Ok();
   };
@@ -233,7 +337,8 @@ class MysqlBackend {
   using Session = MysqlSession;
 
   MysqlBackend(internal::MysqlConnectParams params, const MysqlStoreOptions& options)
-      : max_attempts_(options.max_attempts),
+      : max_attempts_(options.galera ? std::max(options.max_attempts, kGaleraMinAttempts)
+                                     : options.max_attempts),
         pool_(std::move(params), options.pool_size,
               std::chrono::milliseconds(options.checkout_timeout_ms)) {}
 
@@ -259,12 +364,12 @@ class MysqlBackend {
   // (the statement was rolled back) but never after a connection error.
   template <typename Body>
   Status Write(std::string_view what, Body&& body) {
-    return Retrying(what, /*retry_duplicate_key=*/false, body);
+    return Retrying(what, RetryOn{}, body);
   }
 
   template <typename Body>
   Status InTransaction(std::string_view what, Body&& body) {
-    return Retrying(what, /*retry_duplicate_key=*/false, InTransactionBody(body));
+    return Retrying(what, RetryOn{.lost_before_commit = true}, InTransactionBody(body));
   }
 
   // SELECT ... FOR UPDATE (kLockCredential) holds the row until COMMIT; a
@@ -276,17 +381,27 @@ class MysqlBackend {
       SR_ASSIGN_OR_RETURN(outcome, apply(s));
       return Status::Ok();
     };
-    SR_RETURN_IF_ERROR(
-        Retrying("writing credential", /*retry_duplicate_key=*/true, InTransactionBody(body)));
+    SR_RETURN_IF_ERROR(Retrying("writing credential",
+                                RetryOn{.duplicate_key = true, .lost_before_commit = true},
+                                InTransactionBody(body)));
     return std::move(*outcome);
   }
 
  private:
-  // Runs `body` on a pooled session; retried on deadlock and lock wait
-  // timeout, and on a duplicate key if `retry_duplicate_key`, at most
-  // max_attempts times, then UNAVAILABLE.
+  struct RetryOn {
+    bool duplicate_key = false;
+    // A transaction whose connection was lost before COMMIT was sent did not
+    // commit: run it again on a new connection (another server, maybe). Once
+    // COMMIT was sent its outcome is unknown, and it is never re-run.
+    bool lost_before_commit = false;
+  };
+
+  // Runs `body` on a pooled session; retried whole on a deadlock, a Galera
+  // certification conflict, a lock wait timeout or a Galera node that is not
+  // ready, and as `retry_on` says, at most max_attempts times with jittered
+  // exponential backoff, then UNAVAILABLE.
   template <typename Body>
-  Status Retrying(std::string_view what, bool retry_duplicate_key, Body&& body) {
+  Status Retrying(std::string_view what, RetryOn retry_on, Body&& body) {
     const int attempts = std::max(1, max_attempts_);
     for (int attempt = 0; attempt < attempts; ++attempt) {
       SR_ASSIGN_OR_RETURN(MysqlPool::Lease lease, pool_.Acquire());
@@ -303,8 +418,11 @@ class MysqlBackend {
         });
         rolled_back.IgnoreError();  // a failure marks the session broken
       }
-      if (!IsRetryableConflict(mysql_errno)) return status;
-      if (mysql_errno == internal::kErDupEntry && !retry_duplicate_key) return status;
+      const bool lost_before_commit =
+          retry_on.lost_before_commit && lease->broken() && !session.commit_sent &&
+          internal::IsConnectionError(mysql_errno < 0 ? 0 : mysql_errno);
+      if (!IsRetryableConflict(mysql_errno) && !lost_before_commit) return status;
+      if (mysql_errno == internal::kErDupEntry && !retry_on.duplicate_key) return status;
       SleepBeforeRetry(attempt);
     }
     return Unavailable(std::string(what) + ": still conflicting after " + std::to_string(attempts) +
@@ -336,11 +454,20 @@ Result<std::unique_ptr<CredentialStore>> OpenMysqlStore(const MysqlStoreOptions&
   params.read_timeout_s = options.read_timeout_s;
   params.write_timeout_s = options.write_timeout_s;
   params.lock_wait_timeout_s = options.lock_wait_timeout_s;
+  params.galera = options.galera;
+  params.hosts = internal::SplitServerList(options.url);
+  for (const std::string& host : params.hosts) {
+    if (host.rfind("tcp://", 0) != 0 && host.rfind("unix://", 0) != 0) {
+      return InvalidArgumentError(
+          "MySQL store url: every server must start with tcp:// or unix:// (comma-separated)",
+          "invalid_config");
+    }
+  }
   auto store = std::make_unique<internal::SqlCredentialStore<MysqlBackend>>(
       clock, std::move(params), options);
   {
     SR_ASSIGN_OR_RETURN(MysqlPool::Lease lease, store->backend().pool().Acquire());
-    SR_RETURN_IF_ERROR(Migrate(*lease, options.database, clock));
+    SR_RETURN_IF_ERROR(Migrate(*lease, clock, std::max(options.max_attempts, kGaleraMinAttempts)));
   }
   return std::unique_ptr<CredentialStore>(std::move(store));
 }

@@ -2,6 +2,7 @@
 
 #include <cppconn/connection.h>
 #include <cppconn/prepared_statement.h>
+#include <cppconn/resultset.h>
 #include <cppconn/statement.h>
 #include <mysql_driver.h>
 
@@ -30,8 +31,9 @@ bool IsConnectionError(int e) {
   // 2000-2999: client-side errors (CR_CONNECTION_ERROR 2002, CR_CONN_HOST_ERROR
   // 2003, CR_SERVER_GONE_ERROR 2006, CR_SERVER_LOST 2013, CR_SERVER_LOST_EXTENDED
   // 2055, ...). Server side: 1040 too many connections, 1045 access denied,
-  // 1053 shutdown in progress, 1077/1078/1079/1080 shutdown, 1152/1156/1158-1161
-  // aborted / network errors, 1927 connection killed, 4031 idle disconnect (MySQL 8).
+  // 1047 Galera node not ready, 1053 shutdown in progress, 1077/1078/1079/1080
+  // shutdown, 1152/1156/1158-1161 aborted / network errors, 1927 connection
+  // killed, 4031 idle disconnect (MySQL 8).
   if (e == 0) return true;  // the driver's own failures (closed connection, ...)
   if (e >= 2000 && e < 3000) return true;
   switch (e) {
@@ -53,6 +55,7 @@ bool IsConnectionError(int e) {
     case 1160:
     case 1161:
     case 1927:
+    case kErWsrepNotReady:
     case 4031:
       return true;
     default:
@@ -60,8 +63,22 @@ bool IsConnectionError(int e) {
   }
 }
 
+std::vector<std::string> SplitServerList(std::string_view url) {
+  std::vector<std::string> out;
+  while (true) {
+    const std::size_t comma = url.find(',');
+    std::string_view item = url.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    out.emplace_back(item);
+    if (comma == std::string_view::npos) return out;
+    url.remove_prefix(comma + 1);
+  }
+}
+
 Status SqlErrorStatus(const sql::SQLException& e, std::string_view what, MysqlConnection* conn) {
-  const int code = e.getErrorCode();
+  // Galera reports a certification conflict as SQLSTATE 40001 (with 1213).
+  const int code = e.getSQLState() == "40001" ? kErLockDeadlock : e.getErrorCode();
   if (conn != nullptr) conn->set_last_errno(code == 0 ? -1 : code);
   std::string prefix = std::string(what) + ": MySQL error " + std::to_string(code);
   if (IsConnectionError(code)) {
@@ -101,10 +118,11 @@ MysqlConnection::~MysqlConnection() {
   }
 }
 
-Result<std::unique_ptr<MysqlConnection>> MysqlConnection::Open(const MysqlConnectParams& p) {
+Result<std::unique_ptr<MysqlConnection>> MysqlConnection::Open(const MysqlConnectParams& p,
+                                                               const std::string& host) {
   try {
     sql::ConnectOptionsMap options;
-    options["hostName"] = sql::SQLString(p.url);
+    options["hostName"] = sql::SQLString(host);
     options["userName"] = sql::SQLString(p.user);
     options["password"] = sql::SQLString(p.password.c_str(), p.password.size());
     options["schema"] = sql::SQLString(p.database);
@@ -123,13 +141,22 @@ Result<std::unique_ptr<MysqlConnection>> MysqlConnection::Open(const MysqlConnec
         std::to_string(p.lock_wait_timeout_s);
     std::unique_ptr<sql::Statement> stmt(conn->conn_->createStatement());
     stmt->execute(session);
+    if (p.galera) {
+      // Reads see every write the cluster acknowledged before they began.
+      stmt->execute("SET SESSION wsrep_sync_wait = 1");
+      std::unique_ptr<sql::ResultSet> ready(stmt->executeQuery("SHOW STATUS LIKE 'wsrep_ready'"));
+      if (!ready->next() || ready->getString(2) != "ON") {
+        return Unavailable("connecting to MySQL at " + host +
+                           ": not a ready Galera node (wsrep_ready is not ON)");
+      }
+    }
     return conn;
   } catch (const sql::SQLException& e) {
-    Status s = SqlErrorStatus(e, "connecting to MySQL at " + p.url, nullptr);
+    Status s = SqlErrorStatus(e, "connecting to MySQL at " + host, nullptr);
     if (s.code() == StatusCode::kUnavailable) return s;
     return Unavailable(s.message());
   } catch (const std::exception&) {
-    return Unavailable("connecting to MySQL at " + p.url + ": unexpected driver error");
+    return Unavailable("connecting to MySQL at " + host + ": unexpected driver error");
   }
 }
 
@@ -152,6 +179,26 @@ void MysqlConnection::Execute(const char* sql) {
 
 MysqlPool::MysqlPool(MysqlConnectParams params, int size, std::chrono::milliseconds timeout)
     : params_(std::move(params)), size_(size), timeout_(timeout) {}
+
+Result<std::unique_ptr<MysqlConnection>> MysqlPool::OpenConnection() {
+  const std::size_t count = params_.hosts.size();
+  if (count == 0) return Unavailable("no MySQL server configured");
+  const std::size_t first = preferred_.load(std::memory_order_relaxed) % count;
+  Status last = Status::Ok();
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::size_t host = (first + i) % count;
+    Result<std::unique_ptr<MysqlConnection>> conn =
+        MysqlConnection::Open(params_, params_.hosts[host]);
+    if (conn.ok()) {
+      preferred_.store(host, std::memory_order_relaxed);
+      return conn;
+    }
+    last = conn.status();
+  }
+  if (count == 1) return last;
+  return Unavailable("none of the " + std::to_string(count) +
+                     " MySQL servers answered; last: " + last.message());
+}
 
 Result<MysqlPool::Lease> MysqlPool::Acquire(bool fresh) {
   const auto deadline = std::chrono::steady_clock::now() + timeout_;
@@ -190,7 +237,7 @@ Result<MysqlPool::Lease> MysqlPool::Acquire(bool fresh) {
       ++open_;
       const std::uint64_t epoch = epoch_;
       lock.unlock();
-      Result<std::unique_ptr<MysqlConnection>> conn = MysqlConnection::Open(params_);
+      Result<std::unique_ptr<MysqlConnection>> conn = OpenConnection();
       if (!conn.ok()) {
         lock.lock();
         --open_;

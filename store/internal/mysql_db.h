@@ -14,6 +14,7 @@
 // are never copied. No message contains the password.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -47,14 +48,24 @@ const std::vector<Migration>& MysqlMigrations();
 inline constexpr int kErDupEntry = 1062;
 inline constexpr int kErNoReferencedRow = 1452;  // foreign key: parent missing
 inline constexpr int kErLockWaitTimeout = 1205;
-inline constexpr int kErLockDeadlock = 1213;
+inline constexpr int kErLockDeadlock = 1213;  // also Galera's certification conflict (40001)
+// ER_UNKNOWN_COM_ERROR: what a Galera node that is not (or no longer) part of
+// the primary component answers ("WSREP has not yet prepared node for
+// application use"). Nothing ran; the session must move to another node.
+inline constexpr int kErWsrepNotReady = 1047;
+
+// The servers of a store URL: "tcp://h1:3306,tcp://h2:3306" -> {"tcp://h1:3306",
+// "tcp://h2:3306"} (spaces around commas dropped). Empty entries are kept
+// (as "") so that callers can reject them.
+std::vector<std::string> SplitServerList(std::string_view url);
 
 // True for errors after which the session cannot be trusted (lost, refused,
-// killed, server shutting down, access denied on connect).
+// killed, server shutting down, access denied on connect, Galera node not ready).
 bool IsConnectionError(int mysql_errno);
 
 struct MysqlConnectParams {
-  std::string url;
+  std::string url;                 // as configured, for messages
+  std::vector<std::string> hosts;  // SplitServerList(url), at least one
   std::string user;
   SecretString password;
   std::string database;
@@ -62,6 +73,9 @@ struct MysqlConnectParams {
   int read_timeout_s = 10;
   int write_timeout_s = 10;
   int lock_wait_timeout_s = 5;
+  // Galera: every session reads with wsrep_sync_wait = 1, and a node whose
+  // wsrep_ready is not ON is refused at connect (the next host is tried).
+  bool galera = false;
 };
 
 // One session, configured for the store (READ COMMITTED, strict sql_mode,
@@ -69,9 +83,11 @@ struct MysqlConnectParams {
 // statements cached by SQL text. Not thread-safe: used by one lease at a time.
 class MysqlConnection final {
  public:
-  // UNAVAILABLE "store_unavailable" when the server cannot be reached or
-  // refuses the login.
-  static Result<std::unique_ptr<MysqlConnection>> Open(const MysqlConnectParams& params);
+  // Connects to `host` (one entry of params.hosts). UNAVAILABLE
+  // "store_unavailable" when the server cannot be reached, refuses the login
+  // or (galera) is not a ready cluster node.
+  static Result<std::unique_ptr<MysqlConnection>> Open(const MysqlConnectParams& params,
+                                                       const std::string& host);
   ~MysqlConnection();
   MysqlConnection(const MysqlConnection&) = delete;
   MysqlConnection& operator=(const MysqlConnection&) = delete;
@@ -123,7 +139,9 @@ Status Guard(MysqlConnection& conn, std::string_view what, Body&& body) noexcept
   }
 }
 
-// A bounded pool of MysqlConnection. Connections open lazily up to `size`;
+// A bounded pool of MysqlConnection. Connections open lazily up to `size`,
+// each to the first of params.hosts that answers, trying them in order from
+// the host the last successful connect reached (failover without restart);
 // Acquire waits up to `timeout` for one to be free. A connection that broke
 // is destroyed on release and makes every idle connection opened before it
 // stale (after a server restart they are all dead); connections idle for a
@@ -163,8 +181,11 @@ class MysqlPool final {
 
  private:
   void Release(std::unique_ptr<MysqlConnection> conn);
+  // Opens a connection to the first host that answers, from preferred_ on.
+  Result<std::unique_ptr<MysqlConnection>> OpenConnection();
 
   const MysqlConnectParams params_;
+  std::atomic<std::size_t> preferred_{0};  // index in params_.hosts
   const int size_;
   const std::chrono::milliseconds timeout_;
   std::mutex mu_;

@@ -129,6 +129,31 @@ pin_file = "/run/secrets/pin"
   EXPECT_EQ(config->hsm.pin_file, "/run/secrets/pin");
 }
 
+TEST(ConfigTest, MysqlServerListAndGaleraParse) {
+  const std::string hsm = "[hsm]\npin_env = \"PIN\"\n";
+  const std::string store =
+      "[store]\nbackend = \"mysql\"\nuser = \"u\"\ndatabase = \"d\"\npassword_env = \"P\"\n";
+  Result<Config> config = ParseConfig(
+      store + "url = \"tcp://h1:3306, tcp://h2:3306,unix:///run/mysqld.sock\"\ngalera = true\n" +
+          hsm,
+      "g.toml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->store.url, "tcp://h1:3306, tcp://h2:3306,unix:///run/mysqld.sock");
+  EXPECT_TRUE(config->store.galera);
+  Result<Config> plain = ParseConfig(store + "url = \"tcp://h1:3306\"\n" + hsm, "p.toml");
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_FALSE(plain->store.galera);
+
+  ExpectConfigError(store + "url = \"tcp://h1:3306,h2:3306\"\n" + hsm, "store.url",
+                    "every server must start with tcp:// or unix://");
+  ExpectConfigError(store + "url = \"tcp://h1:3306,\"\n" + hsm, "store.url",
+                    "every server must start with tcp:// or unix://");
+  ExpectConfigError(store + "url = \"tcp://h1:3306\"\ngalera = \"yes\"\n" + hsm, "store.galera",
+                    "expected true or false");
+  ExpectConfigError("[store]\npath = \"/x\"\ngalera = true\n" + hsm, "store.galera",
+                    "only valid with backend = \"mysql\"");
+}
+
 TEST(ConfigTest, UnknownSectionAndKeysAreErrors) {
   ExpectConfigError(std::string(kMinimal) + "[metrics]\nport = 9\n", "metrics", "unknown section");
   ExpectConfigError(std::string("listen = \"x:1\"\n") + kMinimal, "listen", "unknown key");

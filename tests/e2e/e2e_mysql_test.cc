@@ -150,8 +150,11 @@ TEST(E2eMysqlSharedDatabaseTest, TwoServersStartTogetherOnAnEmptyDatabase) {
             (std::vector<std::vector<std::string>>{{"1", "1"}, {"2", "1"}}));
   EXPECT_EQ(vault->Query("SELECT table_name FROM information_schema.tables WHERE table_schema = "
                          "DATABASE() ORDER BY table_name"),
-            (std::vector<std::vector<std::string>>{
-                {"api_keys"}, {"credentials"}, {"identities"}, {"schema_migrations"}}));
+            (std::vector<std::vector<std::string>>{{"api_keys"},
+                                                   {"credentials"},
+                                                   {"identities"},
+                                                   {"schema_migrations"},
+                                                   {"schema_migration_lock"}}));
   EXPECT_EQ(vault->Query("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = "
                          "DATABASE() AND engine <> 'InnoDB'"),
             (std::vector<std::vector<std::string>>{{"0"}}));

@@ -16,34 +16,41 @@
 
 namespace strongroom::testing {
 
-Result<MysqlTestEnv> LoadMysqlTestEnv() {
-  const char* path = std::getenv("STRONGROOM_MARIADB_ENV");
+Result<std::map<std::string, std::string>> ReadEnvFile(const std::string& variable,
+                                                       const std::string& script,
+                                                       const std::string& fixture) {
+  const char* path = std::getenv(variable.c_str());
   if (path == nullptr || *path == '\0') {
-    return NotFoundError(
-        "STRONGROOM_MARIADB_ENV is not set: run MySQL tests through ctest (fixture mariadb_start) "
-        "or export it after `STATE_DIR=... ops/mariadb.sh start`");
+    return NotFoundError(variable + " is not set: run these tests through ctest (fixture " +
+                         fixture + ") or export it after `STATE_DIR=... " + script + " start`");
   }
   std::ifstream in(path);
   if (!in) {
-    return NotFoundError(std::string("cannot read ") + path +
-                         ": did ops/mariadb.sh start (test mariadb_start) succeed?");
+    return NotFoundError(std::string("cannot read ") + path + ": did " + script + " start (test " +
+                         fixture + ") succeed?");
   }
-  MysqlTestEnv env;
-  env.env_file = path;
+  std::map<std::string, std::string> values;
+  values["ENV_FILE"] = path;
   std::string line;
   while (std::getline(in, line)) {
     const auto eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    const std::string key = line.substr(0, eq);
-    const std::string value = line.substr(eq + 1);
-    if (key == "STRONGROOM_TEST_MYSQL_URL") env.url = value;
-    if (key == "STRONGROOM_TEST_MYSQL_USER") env.user = value;
-    if (key == "STRONGROOM_TEST_MYSQL_PASSWORD") env.password = value;
-    if (key == "STRONGROOM_TEST_MYSQL_DATABASE") env.database = value;
-    if (key == "MYSQL_ADMIN_SOCKET") env.admin_socket = value;
+    if (eq != std::string::npos) values[line.substr(0, eq)] = line.substr(eq + 1);
   }
+  return values;
+}
+
+Result<MysqlTestEnv> LoadMysqlTestEnv() {
+  SR_ASSIGN_OR_RETURN(auto values,
+                      ReadEnvFile("STRONGROOM_MARIADB_ENV", "ops/mariadb.sh", "mariadb_start"));
+  MysqlTestEnv env;
+  env.env_file = values["ENV_FILE"];
+  env.url = values["STRONGROOM_TEST_MYSQL_URL"];
+  env.user = values["STRONGROOM_TEST_MYSQL_USER"];
+  env.password = values["STRONGROOM_TEST_MYSQL_PASSWORD"];
+  env.database = values["STRONGROOM_TEST_MYSQL_DATABASE"];
+  env.admin_socket = values["MYSQL_ADMIN_SOCKET"];
   if (env.url.empty() || env.user.empty() || env.database.empty()) {
-    return NotFoundError(std::string(path) + " is incomplete");
+    return NotFoundError(env.env_file + " is incomplete");
   }
   return env;
 }

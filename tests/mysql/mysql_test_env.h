@@ -6,6 +6,8 @@
 // never skip silently.
 #pragma once
 
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,13 @@ struct MysqlTestEnv {
   std::string admin_socket;
   std::string env_file;
 };
+
+// Reads the NAME=value lines of the env file whose path is in $`variable`.
+// NOT_FOUND naming `script` (the ops/ script that writes it, started by the
+// ctest fixture `fixture`) if unset or unreadable.
+Result<std::map<std::string, std::string>> ReadEnvFile(const std::string& variable,
+                                                       const std::string& script,
+                                                       const std::string& fixture);
 
 // Reads $STRONGROOM_MARIADB_ENV. NOT_FOUND (with how to fix it) if unset or unreadable.
 Result<MysqlTestEnv> LoadMysqlTestEnv();

@@ -6,10 +6,13 @@
 #include <string>
 #include <vector>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "store/credential_store.h"
+#include "store/internal/mysql_db.h"
 #include "tests/mysql/mysql_test_env.h"
+#include "tests/mysql/scratch_database_test.h"
 #include "tests/store/credential_store_suite.h"
 
 namespace strongroom::store::testing {
@@ -104,24 +107,90 @@ TEST(MysqlStoreTest, WrongPasswordIsUnavailableWithoutThePassword) {
   EXPECT_EQ(store.status().message().find(env->password), std::string::npos);
 }
 
-TEST(MysqlStoreTest, TablesAreInnoDbWithBinaryNames) {
-  auto env = LoadMysqlTestEnv();
-  ASSERT_TRUE(env.ok()) << env.status().ToString();
-  auto db = ScratchDatabase::Create(*env);
-  ASSERT_TRUE(db.ok()) << db.status().ToString();
-  auto store = OpenMysqlStore(MysqlOptionsFor(*env, (*db)->name()));
+// A fresh database on the test server, for tests of one store.
+class MysqlScratchTest : public ::strongroom::testing::ScratchDatabaseTest {};
+
+TEST_F(MysqlScratchTest, TablesAreInnoDbWithBinaryNames) {
+  auto store = OpenMysqlStore(Options());
   ASSERT_TRUE(store.ok()) << store.status().ToString();
-  auto rows = MysqlQuery(*env, (*db)->name(),
-                         "SELECT table_name, engine FROM information_schema.tables WHERE "
-                         "table_schema = DATABASE() ORDER BY table_name");
+  auto rows = Query(
+      "SELECT table_name, engine FROM information_schema.tables WHERE "
+      "table_schema = DATABASE() ORDER BY table_name");
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();
   std::vector<std::string> names;
   for (const auto& row : *rows) {
     names.push_back(row.at(0));
     EXPECT_EQ(row.at(1), "InnoDB") << row.at(0);
   }
+  // information_schema sorts "_" after letters.
   EXPECT_EQ(names, (std::vector<std::string>{"api_keys", "credentials", "identities",
-                                             "schema_migrations"}));
+                                             "schema_migrations", "schema_migration_lock"}));
+}
+
+// Galera replicates InnoDB only, and needs a primary key on every table
+// (rows of a table without one cannot be certified or applied reliably).
+TEST_F(MysqlScratchTest, EveryTableHasAPrimaryKeyAsGaleraRequires) {
+  auto store = OpenMysqlStore(Options());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto rows = Query(
+      "SELECT t.table_name FROM information_schema.tables t WHERE "
+      "t.table_schema = DATABASE() AND NOT EXISTS (SELECT 1 FROM "
+      "information_schema.table_constraints c WHERE c.table_schema = "
+      "t.table_schema AND c.table_name = t.table_name AND c.constraint_type = "
+      "'PRIMARY KEY')");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  EXPECT_TRUE(rows->empty()) << rows->at(0).at(0) << " has no primary key";
+  // One migration run recorded, and the lock is free again.
+  auto lock = Query("SELECT holder, runs FROM schema_migration_lock");
+  ASSERT_TRUE(lock.ok()) << lock.status().ToString();
+  EXPECT_EQ(*lock, (std::vector<std::vector<std::string>>{{"", "1"}}));
+}
+
+// store.url lists several servers: a server that does not answer is skipped,
+// at open and later, without reopening the store.
+TEST_F(MysqlScratchTest, ServerListSkipsServersThatDoNotAnswer) {
+  MysqlStoreOptions options = Options();
+  // Port 1 on loopback: refused at once.
+  options.url = "tcp://127.0.0.1:1, " + env_.url;
+  auto store = OpenMysqlStore(options);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  model::Identity id;
+  id.name = "listed";
+  id.wrapped_kek = {1};
+  ASSERT_TRUE((*store)->CreateIdentity(id).ok());
+  EXPECT_TRUE((*store)->GetIdentityByName("listed").ok());
+
+  options.url = "tcp://127.0.0.1:1,tcp://127.0.0.1:2";
+  auto none = OpenMysqlStore(options);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(none.status().error_code(), "store_unavailable");
+  EXPECT_THAT(none.status().message(), ::testing::HasSubstr("none of the 2 MySQL servers"));
+  EXPECT_THAT(none.status().message(), ::testing::Not(::testing::HasSubstr(env_.password)));
+
+  options.url = env_.url + ",127.0.0.1:3306";
+  auto bad = OpenMysqlStore(options);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+}
+
+// store.galera against a server that is not a ready cluster node: refused at
+// connect, with a message that says why.
+TEST_F(MysqlScratchTest, GaleraModeRefusesAServerThatIsNotAClusterNode) {
+  MysqlStoreOptions options = Options();
+  options.galera = true;
+  auto store = OpenMysqlStore(options);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store.status().error_code(), "store_unavailable");
+  EXPECT_THAT(store.status().message(), ::testing::HasSubstr("not a ready Galera node"));
+}
+
+TEST(MysqlStoreTest, SplitServerList) {
+  EXPECT_EQ(internal::SplitServerList("tcp://a:1"), (std::vector<std::string>{"tcp://a:1"}));
+  EXPECT_EQ(internal::SplitServerList("tcp://a:1, tcp://b:2 ,unix:///s"),
+            (std::vector<std::string>{"tcp://a:1", "tcp://b:2", "unix:///s"}));
+  EXPECT_EQ(internal::SplitServerList("tcp://a:1,"), (std::vector<std::string>{"tcp://a:1", ""}));
 }
 
 // MySQL DDL is not transactional: a step whose index was created before the

@@ -175,27 +175,45 @@ std::shared_ptr<ConfigDeployment> ConfigDeployment::CreateMysql(const std::strin
   deployment->token_dir_ = data + "/tokens";
   deployment->env_ = {"SOFTHSM2_CONF=" + data + "/softhsm2.conf", "STRONGROOM_HSM_PIN=" + pin,
                       "STRONGROOM_DB_PASSWORD=" + database.password};
-  std::ofstream toml(deployment->config_path_, std::ios::trunc);
+  if (!deployment->WriteConfig(error)) return nullptr;
+  return deployment;
+}
+
+bool ConfigDeployment::WriteConfig(std::string* error) const {
+  std::ofstream toml(config_path_, std::ios::trunc);
   toml << "[server]\n"
        << "listen = \"127.0.0.1:0\"\n"
        << "[store]\n"
        << "backend = \"mysql\"\n"
-       << "url = " << TomlString(database.url) << "\n"
-       << "user = " << TomlString(database.user) << "\n"
+       << "url = " << TomlString(database_.url) << "\n"
+       << "user = " << TomlString(database_.user) << "\n"
        << "password_env = \"STRONGROOM_DB_PASSWORD\"\n"
-       << "database = " << TomlString(database.database) << "\n"
-       << "pool_size = " << database.pool_size << "\n"
-       << "[hsm]\n"
+       << "database = " << TomlString(database_.database) << "\n"
+       << "pool_size = " << database_.pool_size << "\n"
+       << (database_.galera ? "galera = true\n" : "") << "[hsm]\n"
        << "module = \"/usr/lib/softhsm/libsofthsm2.so\"\n"
        << "token_label = \"strongroom-dev\"\n"
        << "pin_env = \"STRONGROOM_HSM_PIN\"\n"
        << "master_key_label = \"strongroom-master\"\n";
   toml.close();
   if (!toml) {
-    *error = "cannot write " + deployment->config_path_;
-    return nullptr;
+    *error = "cannot write " + config_path_;
+    return false;
   }
-  return deployment;
+  return true;
+}
+
+std::shared_ptr<ConfigDeployment> ConfigDeployment::WithUrl(const std::string& dir,
+                                                            const std::string& url,
+                                                            std::string* error) const {
+  std::shared_ptr<ConfigDeployment> copy(new ConfigDeployment());
+  copy->database_ = database_;
+  copy->database_.url = url;
+  copy->config_path_ = dir + "/strongroom.toml";
+  copy->token_dir_ = token_dir_;
+  copy->env_ = env_;
+  if (!copy->WriteConfig(error)) return nullptr;
+  return copy;
 }
 
 CommandOutput ConfigDeployment::Admin(const std::vector<std::string>& args) const {

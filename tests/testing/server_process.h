@@ -70,6 +70,7 @@ struct MysqlDatabase {
   std::string password;  // given to servers in STRONGROOM_DB_PASSWORD, never in a file
   std::string database;  // must exist (it may be empty: the server migrates it)
   int pool_size = 8;
+  bool galera = false;  // store.galera
 };
 
 // The files and environment of a config-mode installation (SPEC 9). Create()
@@ -86,6 +87,10 @@ class ConfigDeployment {
                                                        std::string* error);
   ConfigDeployment(const ConfigDeployment&) = delete;
   ConfigDeployment& operator=(const ConfigDeployment&) = delete;
+  // The same deployment (token, PIN, database) with store.url = `url` (e.g.
+  // a cluster's servers in another order), its config file in DIR (must exist).
+  std::shared_ptr<ConfigDeployment> WithUrl(const std::string& dir, const std::string& url,
+                                            std::string* error) const;
 
   const std::string& config_path() const { return config_path_; }
   const MysqlDatabase& database() const { return database_; }
@@ -105,6 +110,8 @@ class ConfigDeployment {
 
  private:
   ConfigDeployment() = default;
+  // Writes config_path_ from database_; false with `*error` set on failure.
+  bool WriteConfig(std::string* error) const;
 
   std::string config_path_;
   std::string token_dir_;
