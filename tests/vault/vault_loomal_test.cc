@@ -23,7 +23,7 @@ TEST_F(VaultLoomalTest, WhoamiIsTheKeysIdentityAndRecord) {
     ASSERT_TRUE(me.ok()) << me.status().ToString();
     EXPECT_EQ(me->identity.name, "alice");
     EXPECT_EQ(me->identity.id, alice_.identity_id);
-    EXPECT_EQ(me->identity.created_at, clock_.NowMillis());
+    EXPECT_EQ(me->identity.created_at, store_->GetIdentity(alice_.identity_id)->created_at);
     EXPECT_TRUE(me->identity.wrapped_kek.empty());  // nothing a face could leak
     EXPECT_TRUE(me->key.key_hash.empty());
   }
