@@ -4,27 +4,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-
-import { createKey, startServer } from './helpers.mjs';
+import { TOTP_SEED, connectHttp, createKey, startServer } from './helpers.mjs';
 
 // The tools each scope allows (SPEC 6), as a Loomal-style host maps them.
 const TOOLS_BY_SCOPE = {
   'vault:read': ['vault.get', 'vault.list', 'vault.totp'],
   'vault:write': ['vault.delete', 'vault.store', 'vault.totp_use_backup'],
 };
-const TOTP_SEED = 'JBSWY3DPEHPK3PXPJBSWY3DP';
-
 let server;
-
-before(async () => {
-  server = await startServer();
-});
-
-after(async () => {
-  await server?.stop();
-});
 
 async function whoami(key) {
   const response = await fetch(`${server.url}/v0/whoami`, {
@@ -42,15 +29,6 @@ async function whoami(key) {
   return body;
 }
 
-async function connect(key) {
-  const client = new Client({ name: 'loomal-style-host', version: '1.0.0' });
-  const transport = new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), {
-    requestInit: { headers: { Authorization: `Bearer ${key}` } },
-  });
-  await client.connect(transport);
-  return client;
-}
-
 function ok(result) {
   assert.notEqual(result.isError, true, JSON.stringify(result));
   return result.structuredContent;
@@ -60,7 +38,7 @@ function ok(result) {
 async function runHost(key, prefix) {
   const me = await whoami(key);
   const offered = me.scopes.flatMap((scope) => TOOLS_BY_SCOPE[scope] ?? []).sort();
-  const client = await connect(key);
+  const client = await connectHttp(server.url, key, 'loomal-style-host');
   try {
     const { tools } = await client.listTools();
     assert.deepEqual(tools.map((t) => t.name).sort(), offered);
@@ -98,13 +76,18 @@ async function runHost(key, prefix) {
 }
 
 describe('a Loomal-style MCP host (whoami first, tools by scope)', () => {
+  // One server for the block, seeded with a TOTP credential every key may read.
   before(async () => {
+    server = await startServer();
     const seeded = await fetch(`${server.url}/v0/vault/host-seeded`, {
       method: 'PUT',
       headers: { Authorization: `Bearer ${server.key}`, 'Content-Type': 'application/json' },
       body: JSON.stringify({ type: 'TOTP', data: { secret: TOTP_SEED } }),
     });
     assert.equal(seeded.status, 200);
+  });
+  after(async () => {
+    await server?.stop();
   });
 
   test('a read-only key: read tools only; store is 403 over REST', async () => {
