@@ -123,7 +123,18 @@ std::optional<std::string> HeaderValue(const Http::Request& request, const std::
 }
 
 // The routes of SPEC 5 plus probes. `segments` is the path split on '/'.
-enum class Route { kNone, kHealthz, kReadyz, kMetrics, kList, kCredential, kTotp, kBackup, kMcp };
+enum class Route {
+  kNone,
+  kHealthz,
+  kReadyz,
+  kMetrics,
+  kWhoami,
+  kList,
+  kCredential,
+  kTotp,
+  kBackup,
+  kMcp
+};
 
 struct Match {
   Route route = Route::kNone;
@@ -135,6 +146,7 @@ Match MatchPath(std::string_view path) {
   if (path == "/readyz") return {Route::kReadyz, {}};
   if (path == "/metrics") return {Route::kMetrics, {}};
   if (path == "/mcp") return {Route::kMcp, {}};
+  if (path == "/v0/whoami") return {Route::kWhoami, {}};
   if (path == "/v0/vault") return {Route::kList, {}};
   constexpr std::string_view kPrefix = "/v0/vault/";
   if (path.substr(0, kPrefix.size()) != kPrefix) return {};
@@ -154,6 +166,7 @@ std::vector<Http::Method> AllowedMethods(Route route) {
     case Route::kHealthz:
     case Route::kReadyz:
     case Route::kMetrics:
+    case Route::kWhoami:
     case Route::kList:
     case Route::kTotp:
       return {Http::Method::Get};
@@ -242,6 +255,11 @@ class VaultHandler final : public Http::Handler {
         return Metrics();
       case Route::kMcp:
         return Mcp(request);
+      case Route::kWhoami: {  // any valid key: no scope (SPEC 4)
+        const std::string authorization = HeaderValue(request, "Authorization").value_or("");
+        return Render(
+            ToJson(state_->vault->Whoami(vault::Caller::WithAuthorization(authorization))));
+      }
       default:
         return Rest(request, match);
     }

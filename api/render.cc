@@ -1,7 +1,9 @@
 // The SPEC 5 bodies as JSON documents. The text renderings are in render_text.cc.
 #include "api/render.h"
 
+#include <algorithm>
 #include <optional>
+#include <string>
 #include <utility>
 
 #include "base/secret_json.h"
@@ -90,6 +92,29 @@ ordered_json BackupJson(const vault::PoppedBackupCode& popped) {
   return out;
 }
 
+ordered_json WhoamiJson(const vault::CallerIdentity& caller) {
+  ordered_json scopes = ordered_json::array();
+  const std::string names = model::ScopeNames(caller.key.scopes);  // space-separated
+  for (std::size_t start = 0; start < names.size();) {
+    std::size_t end = std::min(names.find(' ', start), names.size());
+    scopes.push_back(names.substr(start, end - start));
+    start = end + 1;
+  }
+  ordered_json out;
+  out["identityId"] = std::to_string(caller.identity.id);
+  out["name"] = caller.identity.name;
+  out["displayName"] = caller.identity.name;
+  out["email"] = nullptr;
+  out["type"] = "AGENT";
+  out["purpose"] = nullptr;
+  out["scopes"] = std::move(scopes);
+  out["keyId"] = caller.key.key_id;
+  out["keyExpiresAt"] = TimeOrNull(caller.key.expires_at);
+  out["createdAt"] = FormatRfc3339(caller.identity.created_at);
+  out["wallet"] = nullptr;
+  return out;
+}
+
 ordered_json ReadinessJson(const vault::Readiness& readiness) {
   ordered_json out;
   out["status"] = readiness.ready() ? "ready" : "unavailable";
@@ -98,6 +123,9 @@ ordered_json ReadinessJson(const vault::Readiness& readiness) {
   return out;
 }
 
+Result<ordered_json> ToJson(const Result<vault::CallerIdentity>& result) {
+  return RenderResult(result, WhoamiJson);
+}
 Result<ordered_json> ToJson(const Result<vault::PutOutcome>& result) {
   return RenderResult(result, PutJson);
 }

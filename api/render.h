@@ -40,10 +40,14 @@ Result<nlohmann::ordered_json> CredentialJson(const vault::OpenedCredential& ope
 nlohmann::ordered_json TotpJson(const vault::TotpReading& reading);
 // {"code","remaining","backupCodesRemaining"}
 nlohmann::ordered_json BackupJson(const vault::PoppedBackupCode& popped);
+// {"identityId","name","displayName","email":null,"type":"AGENT","purpose":null,
+//  "scopes":[...],"keyId","keyExpiresAt","createdAt","wallet":null} (SPEC 4)
+nlohmann::ordered_json WhoamiJson(const vault::CallerIdentity& caller);
 // {"status":"ready"|"unavailable","store":"ok"|"unavailable","hsm":...}
 nlohmann::ordered_json ReadinessJson(const vault::Readiness& readiness);
 
 // The same over a use case's result: its body, or its Status.
+Result<nlohmann::ordered_json> ToJson(const Result<vault::CallerIdentity>& result);
 Result<nlohmann::ordered_json> ToJson(const Result<vault::PutOutcome>& result);
 Result<nlohmann::ordered_json> ToJson(const Result<vault::Page>& result);
 Result<nlohmann::ordered_json> ToJson(const Result<vault::OpenedCredential>& result);

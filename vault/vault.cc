@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <iterator>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -25,7 +26,6 @@
 namespace strongroom::vault {
 namespace {
 
-constexpr int kDefaultListLimit = 100;
 constexpr int kMaxListLimit = 1000;
 
 std::uint32_t ScopeOf(Operation operation) {
@@ -42,8 +42,9 @@ std::uint32_t ScopeOf(Operation operation) {
   return model::kScopeRead | model::kScopeWrite;  // unreachable: both, to fail closed
 }
 
-Result<int> ParseLimit(std::optional<std::string_view> text) {
-  if (!text) return kDefaultListLimit;
+// The page size, or nullopt for no limit (every credential).
+Result<std::optional<int>> ParseLimit(std::optional<std::string_view> text) {
+  if (!text) return std::optional<int>();
   int limit = 0;
   const char* first = text->data();
   const char* last = first + text->size();
@@ -52,7 +53,7 @@ Result<int> ParseLimit(std::optional<std::string_view> text) {
   if (!digits_only || ec != std::errc() || ptr != last || limit < 1 || limit > kMaxListLimit) {
     return InvalidArgumentError("limit must be an integer from 1 to 1000", "invalid_limit");
   }
-  return limit;
+  return std::optional<int>(limit);
 }
 
 // The name after which a page starts: the one its cursor encodes.
@@ -116,20 +117,52 @@ Result<Principal> Vault::Authenticate(std::string_view authorization_header) {
   return AuthenticateApiKey(store_, *token, clock_.NowMillis());
 }
 
+Result<CallerIdentity> Vault::Whoami(const Caller& caller) {
+  Principal authenticated;
+  const Principal* principal = caller.principal();
+  if (principal == nullptr) {
+    SR_ASSIGN_OR_RETURN(authenticated, Authenticate(caller.authorization_header()));
+    principal = &authenticated;
+  }
+  // A key or identity deleted since it was checked is as good as unknown.
+  auto unknown_as_401 = [](const Status& status) {
+    return status.code() == StatusCode::kNotFound ? InvalidApiKeyError() : status;
+  };
+  CallerIdentity out;
+  Result<model::ApiKeyRecord> key = store_.GetApiKey(principal->key_id);
+  if (!key.ok()) return unknown_as_401(key.status());
+  Result<model::Identity> identity = store_.GetIdentity(principal->identity_id);
+  if (!identity.ok()) return unknown_as_401(identity.status());
+  out.key = std::move(*key);
+  out.identity = std::move(*identity);
+  out.key.key_hash.clear();
+  out.identity.wrapped_kek.clear();
+  return out;
+}
+
 Result<Page> Vault::List(const Principal& principal, std::optional<std::string_view> limit_text,
                          std::optional<std::string_view> cursor) {
   SR_RETURN_IF_ERROR(Authorize(principal, Operation::kList));
-  SR_ASSIGN_OR_RETURN(int limit, ParseLimit(limit_text));
+  SR_ASSIGN_OR_RETURN(std::optional<int> limit, ParseLimit(limit_text));
   SR_ASSIGN_OR_RETURN(std::string after, ParseCursor(cursor));
   Page page;
-  SR_ASSIGN_OR_RETURN(page.credentials,
-                      store_.ListCredentials(principal.identity_id, after, limit + 1));
-  const bool more = page.credentials.size() > static_cast<std::size_t>(limit);
-  if (more) page.credentials.resize(static_cast<std::size_t>(limit));
-  for (auto& row : page.credentials) touches_->Overlay(&row);
-  if (more && !page.credentials.empty()) {
-    page.next_cursor = Base64UrlEncode(page.credentials.back().name);
+  // Chunks of at most kMaxListLimit rows (+1 to see whether more follow).
+  for (;;) {
+    const int wanted = limit ? *limit - static_cast<int>(page.credentials.size()) : kMaxListLimit;
+    const int chunk = std::min(wanted, kMaxListLimit);
+    SR_ASSIGN_OR_RETURN(std::vector<model::StoredCredential> rows,
+                        store_.ListCredentials(principal.identity_id, after, chunk + 1));
+    const bool more = rows.size() > static_cast<std::size_t>(chunk);
+    if (more) rows.resize(static_cast<std::size_t>(chunk));
+    if (!rows.empty()) after = rows.back().name;
+    std::move(rows.begin(), rows.end(), std::back_inserter(page.credentials));
+    if (!more) break;
+    if (limit && static_cast<int>(page.credentials.size()) >= *limit) {
+      page.next_cursor = Base64UrlEncode(after);
+      break;
+    }
   }
+  for (auto& row : page.credentials) touches_->Overlay(&row);
   return page;
 }
 

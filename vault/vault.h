@@ -125,6 +125,14 @@ struct PoppedBackupCode {
   std::size_t remaining = 0;  // unused codes left after this one
 };
 
+// Who the caller is (GET /v0/whoami): the identity of the presenting key and
+// that key's record. Neither holds anything secret: the identity's wrapped KEK
+// and the key's hash are cleared.
+struct CallerIdentity {
+  model::Identity identity;
+  model::ApiKeyRecord key;
+};
+
 struct Readiness {
   bool store_ok = false;
   bool hsm_ok = false;
@@ -153,10 +161,16 @@ class Vault final {
   // "invalid or missing API key"; store outages are UNAVAILABLE.
   Result<Principal> Authenticate(std::string_view authorization_header);
 
-  // A page of summaries. `limit` and `cursor` are the raw query values
-  // (nullopt when absent). limit: decimal 1..1000, default 100
-  // [invalid_limit]; cursor: the next_cursor of a previous page
-  // [invalid_cursor]. Records no use.
+  // The identity and key record of the caller's key. Any valid key, whatever
+  // its scopes; store outages are UNAVAILABLE.
+  Result<CallerIdentity> Whoami(const Caller& caller);
+
+  // Summaries in name order. `limit` and `cursor` are the raw query values
+  // (nullopt when absent). limit: decimal 1..1000 [invalid_limit], one page of
+  // at most `limit` with a next_cursor when more follow; without a limit every
+  // credential (after the cursor, if one is given) and no next_cursor. The
+  // store is read in chunks of 1000 either way. cursor: the next_cursor of a
+  // previous page [invalid_cursor]. Records no use.
   Result<Page> List(const Principal& principal, std::optional<std::string_view> limit,
                     std::optional<std::string_view> cursor);
 

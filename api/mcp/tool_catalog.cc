@@ -20,7 +20,7 @@ constexpr std::string_view kNameOnlySchema = R"json({"type":"object","properties
 
 constexpr std::string_view kListSchema = R"json({"type":"object","properties":{
   "limit":{"type":"integer","minimum":1,"maximum":1000,
-           "description":"Page size, 1..1000 (default 100)."},
+           "description":"Page size, 1..1000; omit to list every credential at once."},
   "cursor":{"type":"string",
             "description":"nextCursor from a previous page; omit for the first page."}},
   "additionalProperties":false})json";
@@ -49,8 +49,8 @@ constexpr ToolSpec kTools[] = {
      "name. Returns names, types and plaintext metadata only, never secret values: use "
      "{tool:get} to read a credential's secret data. Result: "
      "{\"credentials\":[{\"name\",\"type\",\"metadata\",\"expiresAt\",...}],\"count\","
-     "\"nextCursor\"}. When nextCursor is not null, call again with cursor=nextCursor for the "
-     "next page.",
+     "\"nextCursor\"}. Without limit every credential comes back at once (nextCursor null); with "
+     "limit, when nextCursor is not null, call again with cursor=nextCursor for the next page.",
      kListSchema, vault::Operation::kList, true, false, true},
     {ToolId::kGet, "get", "Get a credential",
      "Retrieve one credential by exact name, including its secret fields in `data` (e.g. "

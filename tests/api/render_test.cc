@@ -28,6 +28,27 @@ class RenderTest : public vault::testing::VaultFixture {
   }
 };
 
+TEST_F(RenderTest, WhoamiBodyIsTheLoomalShape) {
+  vault::CallerIdentity me;
+  me.identity.id = 42;
+  me.identity.name = "agent-7";
+  me.identity.created_at = 1'767'225'600'000;
+  me.key.key_id = "0123456789abcdef";
+  me.key.scopes = model::kScopeRead | model::kScopeWrite;
+  EXPECT_EQ(DumpBody(WhoamiJson(me)),
+            R"({"identityId":"42","name":"agent-7","displayName":"agent-7","email":null,)"
+            R"("type":"AGENT","purpose":null,"scopes":["vault:read","vault:write"],)"
+            R"("keyId":"0123456789abcdef","keyExpiresAt":null,)"
+            R"("createdAt":"2026-01-01T00:00:00.000Z","wallet":null})");
+  me.key.scopes = model::kScopeWrite;
+  me.key.expires_at = 1'767'225'601'500;
+  ordered_json body = WhoamiJson(me);
+  EXPECT_EQ(body["scopes"], (json{"vault:write"}));
+  EXPECT_EQ(body["keyExpiresAt"], "2026-01-01T00:00:01.500Z");
+  me.key.scopes = 0;
+  EXPECT_EQ(WhoamiJson(me)["scopes"], json::array());
+}
+
 TEST_F(RenderTest, PutBodyIsSummaryPlusCreated) {
   ordered_json created = *ToJson(TryPut(alice_, "stripe", ApiKeyBody()));
   std::vector<std::string> keys;

@@ -5,7 +5,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+
 export const BIN = process.env.STRONGROOM_BIN;
+export const TOTP_SEED = 'JBSWY3DPEHPK3PXPJBSWY3DP';
+
+// An official SDK client connected over Streamable HTTP to `url`/mcp with `key`.
+export async function connectHttp(url, key, name = 'strongroom-test') {
+  const client = new Client({ name, version: '1.0.0' });
+  const transport = new StreamableHTTPClientTransport(new URL(`${url}/mcp`), {
+    requestInit: { headers: { Authorization: `Bearer ${key}` } },
+  });
+  await client.connect(transport);
+  return client;
+}
 
 // Starts a dev server on a free loopback port. Resolves with
 // { url, key, dataDir, stop() } once it prints its key and address.

@@ -5,13 +5,11 @@ import assert from 'node:assert/strict';
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
-import { BIN, createKey, rawPost, startServer } from './helpers.mjs';
+import { BIN, TOTP_SEED, connectHttp, createKey, rawPost, startServer } from './helpers.mjs';
 
 const READ_TOOLS = ['vault.get', 'vault.list', 'vault.totp'];
 const ALL_TOOLS = [...READ_TOOLS, 'vault.delete', 'vault.store', 'vault.totp_use_backup'].sort();
-const TOTP_SEED = 'JBSWY3DPEHPK3PXPJBSWY3DP';
 
 let server;
 
@@ -24,12 +22,7 @@ after(async () => {
 });
 
 async function httpClient(key) {
-  const client = new Client({ name: 'strongroom-test', version: '1.0.0' });
-  const transport = new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), {
-    requestInit: { headers: { Authorization: `Bearer ${key}` } },
-  });
-  await client.connect(transport);
-  return client;
+  return connectHttp(server.url, key);
 }
 
 async function stdioClient(key, extraArgs = []) {
