@@ -34,7 +34,6 @@ using testing::HttpClient;
 using testing::HttpResponse;
 using ::testing::Not;
 using testing::RunCommand;
-using testing::ServerProcess;
 using ::testing::StartsWith;
 using testing::StrongroomBinary;
 using testing::TempDir;

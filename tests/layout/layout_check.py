@@ -71,6 +71,17 @@ def source_files(root):
                 yield os.path.join(rel_dir, name)
 
 
+def blank_literal(text, i, out):
+    """Appends the string or character literal opening at text[i] with its
+    contents blanked; returns the index just past it (or its line's end)."""
+    quote, j, n = text[i], i + 1, len(text)
+    while j < n and text[j] != quote and text[j] != "\n":
+        j += 2 if text[j] == "\\" else 1
+    closed = j < n and text[j] == quote
+    out.append(quote + " " * (min(j, n) - i - 1) + (quote if closed else ""))
+    return j + 1 if closed else j
+
+
 def strip_code(text):
     """Blanks comments, string and character literals and preprocessor lines,
     keeping every newline, so braces are counted only where they are code."""
@@ -115,11 +126,7 @@ def strip_code(text):
                     out.append('"' + re.sub(r"[^\n]", " ", text[i + 1:end - 1]) + '"')
                     i = end
                     continue
-            j = i + 1
-            while j < n and text[j] != '"' and text[j] != "\n":
-                j += 2 if text[j] == "\\" else 1
-            out.append('"' + " " * (min(j, n) - i - 1) + '"')
-            i = j + 1
+            i = blank_literal(text, i, out)
             continue
         if c == "'":
             token = re.search(r"[A-Za-z0-9_.]*$", text[max(0, i - 64):i]).group(0)
@@ -127,11 +134,7 @@ def strip_code(text):
                 out.append(c)
                 i += 1
                 continue
-            j = i + 1
-            while j < n and text[j] != "'" and text[j] != "\n":
-                j += 2 if text[j] == "\\" else 1
-            out.append("'" + " " * (min(j, n) - i - 1) + "'")
-            i = j + 1
+            i = blank_literal(text, i, out)
             continue
         out.append(c)
         i += 1
