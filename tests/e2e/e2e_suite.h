@@ -1,9 +1,9 @@
 // The end-to-end suite (issues 2 and 4), written once and run on every storage
 // backend against real `strongroom serve` processes.
 //
-// e2e_suite.cc holds the tests; each backend file instantiates them with an
-// E2eBackend that can create a fresh vault (database, and for config mode the
-// HSM token and configuration) per test:
+// e2e_suite.cc, e2e_data_suite.cc and e2e_types_suite.cc hold the tests; each backend file
+// instantiates them with an E2eBackend that can create a fresh vault (database, and for config mode
+// the HSM token and configuration) per test:
 //
 //   STRONGROOM_INSTANTIATE_E2E_SUITE(Sqlite, SqliteE2eBackend());
 //
