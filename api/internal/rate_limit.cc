@@ -37,10 +37,13 @@ int RateLimiter::Hit(std::string_view key) {
     std::lock_guard<std::mutex> lock(shard.mu);
     auto it = shard.entries.find(std::string(key));
     if (it == shard.entries.end()) {
-      if (shard.entries.size() >= kMaxEntriesPerShard) {
+      // Full: drop past windows' entries, at most once a window (a flood of
+      // new keys must not rescan the shard each time); still full: untracked.
+      if (shard.entries.size() >= kMaxEntriesPerShard && shard.swept != window) {
         std::erase_if(shard.entries, [window](const auto& e) { return e.second.window != window; });
-        if (shard.entries.size() >= kMaxEntriesPerShard) return 0;
+        shard.swept = window;
       }
+      if (shard.entries.size() >= kMaxEntriesPerShard) return 0;
       it = shard.entries.emplace(std::string(key), Entry{window, 0}).first;
     }
     if (it->second.window != window) it->second = Entry{window, 0};

@@ -2,9 +2,9 @@
 // (a client IP, an API key id) in each window of `window` milliseconds.
 //
 // Cheap on the hot path: keys hash to one of 64 shards, each a small map with
-// its own mutex (no global lock). Memory is bounded: a shard drops entries of
-// past windows when it grows past kMaxEntriesPerShard, and if it is still
-// full the new key is not tracked (it is admitted).
+// its own mutex (no global lock). Memory is bounded: a full shard (at
+// kMaxEntriesPerShard) drops entries of past windows, at most once a window;
+// if it is still full a new key is not tracked (it is admitted).
 //
 // Thread safety: all methods may be called concurrently.
 #pragma once
@@ -49,6 +49,7 @@ class RateLimiter {
   struct Shard {
     mutable std::mutex mu;
     std::unordered_map<std::string, Entry> entries;  // guarded by mu
+    std::int64_t swept = -1;                         // guarded by mu; window of the last sweep
   };
 
   Shard& ShardOf(std::string_view key);
