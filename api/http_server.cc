@@ -153,7 +153,9 @@ class VaultHandler final : public Http::Handler {
   void onRequest(const Http::Request& request, Http::ResponseWriter response) override {
     const auto started = std::chrono::steady_clock::now();
     const Match match = MatchPath(request.resource());
-    const std::string key_id = PresentedKeyId(request, match.route);
+    // Only limits and JSON logs need the key id: text logs without limits skip the parse.
+    const std::string key_id =
+        state_->limits || state_->json_log ? PresentedKeyId(request, match.route) : std::string();
     std::string ip;
     Reply reply;
     try {
