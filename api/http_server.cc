@@ -24,18 +24,28 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "api/internal/access_log.h"
 #include "api/internal/http_status.h"
+#include "api/internal/metrics.h"
 #include "api/internal/put_body.h"
+#include "api/internal/rate_limit.h"
+#include "api/internal/routes.h"
 #include "api/mcp_handler.h"
 #include "api/render.h"
 #include "api/server.h"
 #include "base/secret.h"
+#include "vault/api_key.h"
 #include "vault/vault.h"
 
 namespace strongroom::api {
 namespace {
 
 namespace Http = Pistache::Http;
+using internal::Match;
+using internal::MatchPath;
+using internal::NeedsKey;
+using internal::PercentDecode;
+using internal::Route;
 using nlohmann::ordered_json;
 
 // Pistache 0.0.5 has no typed WWW-Authenticate or Retry-After header; these
@@ -48,7 +58,12 @@ class WwwAuthenticateHeader final : public Http::Header::Header {
 class RetryAfterHeader final : public Http::Header::Header {
  public:
   NAME("Retry-After")
-  void write(std::ostream& os) const override { os << "1"; }
+  RetryAfterHeader() = default;
+  explicit RetryAfterHeader(int seconds) : seconds_(seconds) {}
+  void write(std::ostream& os) const override { os << seconds_; }
+
+ private:
+  int seconds_ = 1;
 };
 
 // The response of one request, built by a route and written once by the guard.
@@ -58,7 +73,9 @@ struct Reply {
   bool json = true;
   bool text = false;  // text/plain (GET /metrics) instead of JSON
   std::optional<internal::HttpError> error;
-  std::vector<Http::Method> allow;  // 405 only
+  std::vector<Http::Method> allow;          // 405 only
+  int retry_after_seconds = 1;              // with error->retry_after
+  std::optional<std::int64_t> identity_id;  // for the access log, when known
 };
 
 Reply JsonReply(int status, const ordered_json& body) {
@@ -84,31 +101,6 @@ Reply ErrorReply(int http_status, std::string error, std::string message) {
   return reply;
 }
 
-// Percent-decodes one path segment (RFC 3986 section 2.1); nullopt on a bad escape.
-std::optional<std::string> PercentDecode(std::string_view in) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out.push_back(in[i]);
-      continue;
-    }
-    if (i + 2 >= in.size()) return std::nullopt;
-    int hi = hex(in[i + 1]);
-    int lo = hex(in[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return out;
-}
-
 // The value of request header `name` as sent, or nullopt. Pistache keeps a raw
 // copy of every header; typed headers are written back as a fallback.
 std::optional<std::string> HeaderValue(const Http::Request& request, const std::string& name) {
@@ -120,45 +112,6 @@ std::optional<std::string> HeaderValue(const Http::Request& request, const std::
     return os.str();
   }
   return std::nullopt;
-}
-
-// The routes of SPEC 5 plus probes. `segments` is the path split on '/'.
-enum class Route {
-  kNone,
-  kHealthz,
-  kReadyz,
-  kMetrics,
-  kWhoami,
-  kList,
-  kCredential,
-  kTotp,
-  kBackup,
-  kMcp
-};
-
-struct Match {
-  Route route = Route::kNone;
-  std::string raw_name;  // still percent-encoded
-};
-
-Match MatchPath(std::string_view path) {
-  if (path == "/healthz") return {Route::kHealthz, {}};
-  if (path == "/readyz") return {Route::kReadyz, {}};
-  if (path == "/metrics") return {Route::kMetrics, {}};
-  if (path == "/mcp") return {Route::kMcp, {}};
-  if (path == "/v0/whoami") return {Route::kWhoami, {}};
-  if (path == "/v0/vault") return {Route::kList, {}};
-  constexpr std::string_view kPrefix = "/v0/vault/";
-  if (path.substr(0, kPrefix.size()) != kPrefix) return {};
-  std::string_view rest = path.substr(kPrefix.size());
-  std::size_t slash = rest.find('/');
-  std::string_view name = rest.substr(0, slash);
-  if (name.empty()) return {};
-  if (slash == std::string_view::npos) return {Route::kCredential, std::string(name)};
-  std::string_view tail = rest.substr(slash);
-  if (tail == "/totp") return {Route::kTotp, std::string(name)};
-  if (tail == "/totp/backup") return {Route::kBackup, std::string(name)};
-  return {};
 }
 
 std::vector<Http::Method> AllowedMethods(Route route) {
@@ -176,7 +129,7 @@ std::vector<Http::Method> AllowedMethods(Route route) {
       return {Http::Method::Post};
     case Route::kMcp:
       return {Http::Method::Get, Http::Method::Post};
-    case Route::kNone:
+    case Route::kOther:
       break;
   }
   return {};
@@ -187,6 +140,9 @@ struct ServerState {
   vault::Vault* vault = nullptr;
   std::size_t max_body_bytes = 64 * 1024;
   std::unique_ptr<McpHandler> mcp;
+  std::unique_ptr<internal::Metrics> metrics;
+  std::unique_ptr<internal::RequestLimits> limits;  // null: no limits
+  bool json_log = false;
 };
 
 class VaultHandler final : public Http::Handler {
@@ -197,9 +153,16 @@ class VaultHandler final : public Http::Handler {
 
   void onRequest(const Http::Request& request, Http::ResponseWriter response) override {
     const auto started = std::chrono::steady_clock::now();
+    const Match match = MatchPath(request.resource());
+    // Only limits and JSON logs need the key id: text logs without limits skip the parse.
+    const std::string key_id =
+        state_->limits || state_->json_log ? PresentedKeyId(request, match.route) : std::string();
+    std::string ip;
     Reply reply;
     try {
-      reply = Handle(request);
+      if (state_->limits && NeedsKey(match.route)) ip = request.address().host();
+      const int wait = ip.empty() ? 0 : state_->limits->Check(ip, key_id);
+      reply = wait > 0 ? RateLimited(wait) : Handle(request, match);
     } catch (...) {
       // One guard for every route; the exception text may carry anything, so
       // neither the client nor the log gets it.
@@ -215,12 +178,8 @@ class VaultHandler final : public Http::Handler {
     }
     // The body may hold secret data (GET, MCP vault.get); Pistache has copied it.
     SecureWipe(reply.body.data(), reply.body.size());
-    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                            std::chrono::steady_clock::now() - started)
-                            .count();
-    // Method, path (names are not secret), status, latency: never bodies or headers.
-    spdlog::info("{} {} {} {:.3f}ms", Http::methodString(request.method()), request.resource(),
-                 reply.status, static_cast<double>(micros) / 1000.0);
+    if (!ip.empty()) state_->limits->Record(ip, key_id, reply.status);
+    Account(request, match.route, key_id, reply, started);
   }
 
   void onTimeout(const Http::Request& /*request*/, Http::ResponseWriter response) override {
@@ -233,9 +192,51 @@ class VaultHandler final : public Http::Handler {
   }
 
  private:
-  Reply Handle(const Http::Request& request) {
-    const Match match = MatchPath(request.resource());
-    if (match.route == Route::kNone) {
+  // The key id of the API key presented to a keyed route ("" if none or malformed).
+  static std::string PresentedKeyId(const Http::Request& request, Route route) {
+    if (!NeedsKey(route)) return {};
+    const std::optional<std::string> header = HeaderValue(request, "Authorization");
+    if (!header) return {};
+    const std::optional<std::string_view> token = vault::BearerToken(*header);
+    if (!token) return {};
+    return vault::ParseApiKeyId(*token).value_or("");
+  }
+
+  static Reply RateLimited(int retry_after_seconds) {
+    Reply reply = ErrorReply(429, "rate_limited", "too many requests, retry later");
+    reply.error->retry_after = true;
+    reply.retry_after_seconds = retry_after_seconds;
+    return reply;
+  }
+
+  // Metrics and the access log of one answered request: method, path or route
+  // template, status, latency, key id; never bodies or header values.
+  void Account(const Http::Request& request, Route route, const std::string& key_id,
+               const Reply& reply, std::chrono::steady_clock::time_point started) const {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const std::string method = Http::methodString(request.method());
+    const Route label = route;
+    internal::Metrics& metrics = *state_->metrics;
+    metrics.ObserveRequest(label, internal::MethodLabelOf(method), reply.status, seconds);
+    if (reply.error &&
+        (reply.error->error == "store_unavailable" || reply.error->error == "busy")) {
+      metrics.CountStoreError();
+    }
+    const std::string request_id = state_->json_log ? internal::NewRequestId() : std::string();
+    internal::LogAccess(state_->json_log,
+                        internal::AccessRecord{.request_id = request_id,
+                                               .method = method,
+                                               .path = request.resource(),
+                                               .route = internal::RouteTemplate(label),
+                                               .status = reply.status,
+                                               .duration_ms = seconds * 1000.0,
+                                               .identity_id = reply.identity_id,
+                                               .key_id = key_id});
+  }
+
+  Reply Handle(const Http::Request& request, const Match& match) {
+    if (match.route == Route::kOther) {
       return ErrorReply(404, "not_found", "no such route");
     }
     std::vector<Http::Method> allowed = AllowedMethods(match.route);
@@ -266,17 +267,14 @@ class VaultHandler final : public Http::Handler {
   }
 
   Reply Metrics() const {
-    // Prometheus text exposition, unauthenticated like the probes: a bare
-    // count of PKCS#11 operations reveals no key, name or secret. Reading it
-    // makes no HSM call; each /readyz adds one (its CheckHsm probe).
+    // Prometheus text exposition (SPEC 14), unauthenticated like the probes:
+    // labels are route templates, methods and statuses, never a name, key id
+    // or secret. Reading it makes no HSM call; each /readyz adds one (its
+    // CheckHsm probe).
     Reply reply;
     reply.json = false;
     reply.text = true;
-    reply.body =
-        "# HELP strongroom_hsm_operations_total HSM (PKCS#11) operations since start.\n"
-        "# TYPE strongroom_hsm_operations_total counter\n"
-        "strongroom_hsm_operations_total " +
-        std::to_string(state_->vault->HsmOperations()) + "\n";
+    reply.body = state_->metrics->Scrape();
     return reply;
   }
 
@@ -317,12 +315,24 @@ class VaultHandler final : public Http::Handler {
       if (std::optional<std::string> name = PercentDecode(match.raw_name)) {
         const auto caller = vault::Caller::WithAuthorization(authorization);
         if (match.route == Route::kTotp) return Render(ToJson(vault.Totp(caller, *name)));
-        return TextReply(vault.Get(caller, *name), CredentialText);
+        Result<vault::OpenedCredential> got = vault.Get(caller, *name);
+        Reply reply = TextReply(got, CredentialText);
+        if (got.ok()) reply.identity_id = got->credential.identity_id;
+        return reply;
       }
       // A bad escape is 400 invalid_name, but only after authentication (below).
     }
     Result<vault::Principal> principal = vault.Authenticate(authorization);
     if (!principal.ok()) return ErrorReply(principal.status());
+    Reply reply = RestAuthenticated(request, match, *principal);
+    reply.identity_id = principal->identity_id;
+    return reply;
+  }
+
+  // The REST routes once the caller is authenticated (all but the hot reads).
+  Reply RestAuthenticated(const Http::Request& request, const Match& match,
+                          const vault::Principal& principal) {
+    vault::Vault& vault = *state_->vault;
     if (match.route == Route::kList) {
       const auto& query = request.query();
       const std::optional<std::string> limit = query.get("limit"), cursor = query.get("cursor");
@@ -330,14 +340,13 @@ class VaultHandler final : public Http::Handler {
         if (!s) return std::nullopt;
         return std::string_view(*s);
       };
-      return TextReply(vault.List(*principal, view(limit), view(cursor)), ListText);
+      return TextReply(vault.List(principal, view(limit), view(cursor)), ListText);
     }
     std::optional<std::string> name = PercentDecode(match.raw_name);
     if (!name) return ErrorReply(InvalidArgumentError("name is not valid", "invalid_name"));
-    if (match.route == Route::kBackup)
-      return Render(ToJson(vault.PopBackupCode(*principal, *name)));
+    if (match.route == Route::kBackup) return Render(ToJson(vault.PopBackupCode(principal, *name)));
     if (request.method() == Http::Method::Delete) {
-      Status deleted = vault.Delete(*principal, *name);
+      Status deleted = vault.Delete(principal, *name);
       if (!deleted.ok()) return ErrorReply(deleted);
       Reply reply;
       reply.status = 204;
@@ -346,13 +355,13 @@ class VaultHandler final : public Http::Handler {
     }
     // PUT (GET was answered above). Scope before body checks: a read-only key
     // learns nothing from 4xx details.
-    Status checked = vault::Authorize(*principal, vault::Operation::kPut);
+    Status checked = vault::Authorize(principal, vault::Operation::kPut);
     if (checked.ok()) {
       checked = internal::CheckPutBody(HeaderValue(request, "Content-Type").value_or(""),
                                        request.body(), state_->max_body_bytes);
     }
     if (!checked.ok()) return ErrorReply(checked);
-    return Render(ToJson(vault.Put(*principal, *name, request.body())));
+    return Render(ToJson(vault.Put(principal, *name, request.body())));
   }
 
   static Reply Render(const Result<ordered_json>& result) {
@@ -387,7 +396,9 @@ class VaultHandler final : public Http::Handler {
       headers.add<Http::Header::Connection>(Http::ConnectionControl::KeepAlive);
     }
     if (reply.error && reply.error->www_authenticate) headers.add<WwwAuthenticateHeader>();
-    if (reply.error && reply.error->retry_after) headers.add<RetryAfterHeader>();
+    if (reply.error && reply.error->retry_after) {
+      headers.add<RetryAfterHeader>(reply.retry_after_seconds);
+    }
     if (!reply.allow.empty()) headers.add<Http::Header::Allow>(reply.allow);
     const auto code = static_cast<Http::Code>(reply.status);
     if (reply.text) {
@@ -470,6 +481,13 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
   auto state = std::make_shared<ServerState>();
   state->vault = vault.get();
   state->max_body_bytes = options.max_body_bytes;
+  state->metrics = std::make_unique<internal::Metrics>(
+      keys, internal::BuildInfo{options.build_version, options.build_commit});
+  if (options.auth_failures_per_minute_per_ip > 0 || options.requests_per_second_per_identity > 0) {
+    state->limits = std::make_unique<internal::RequestLimits>(
+        options.auth_failures_per_minute_per_ip, options.requests_per_second_per_identity);
+  }
+  state->json_log = options.json_log;
   state->mcp = std::make_unique<McpHandler>(
       vault.get(), McpOptions{.underscore_names = options.mcp_underscore_names,
                               .max_body_bytes = options.max_body_bytes});

@@ -28,6 +28,13 @@ struct ServerOptions {
   std::string tls_key;
   std::string client_ca;              // non-empty = require client certificates (mTLS)
   bool mcp_underscore_names = false;  // vault_get instead of vault.get
+  // SPEC 14 [limits]: 401s per client IP per minute and requests per second
+  // per API key; over either, 429 rate_limited with Retry-After. 0 = off.
+  int auth_failures_per_minute_per_ip = 0;
+  int requests_per_second_per_identity = 0;
+  bool json_log = false;      // access log lines as JSON payloads (app/json_log)
+  std::string build_version;  // strongroom_build_info labels
+  std::string build_commit;
 };
 
 class Server {

@@ -16,8 +16,10 @@
 #include "api/server.h"
 #include "app/commands.h"
 #include "app/files.h"
+#include "app/json_log.h"
 #include "app/vault_setup.h"
 #include "config/config.h"
+#include "generated/version.h"
 #include "kms/key_manager.h"
 #include "store/credential_store.h"
 #include "vault/admin.h"
@@ -120,6 +122,15 @@ Status RunServe(const ServeOptions& options) {
   server_options.tls_key = config.server.tls_key;
   server_options.client_ca = config.server.client_ca;
   server_options.mcp_underscore_names = config.server.mcp_tool_names == "underscore";
+  if (!dev_paths) {  // SPEC 14: `serve --dev` applies no limits
+    server_options.auth_failures_per_minute_per_ip = config.limits.auth_failures_per_minute_per_ip;
+    server_options.requests_per_second_per_identity =
+        config.limits.requests_per_second_per_identity;
+  }
+  server_options.json_log = config.log.format == "json";
+  if (server_options.json_log) UseJsonLogFormat();
+  server_options.build_version = kVersion;
+  server_options.build_commit = kGitCommit;
   SR_ASSIGN_OR_RETURN(std::unique_ptr<api::Server> server,
                       api::Server::Start(server_options, store.get(), keys.get(), &Clock::Real()));
 

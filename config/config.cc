@@ -21,6 +21,7 @@ namespace strongroom::config {
 namespace {
 
 constexpr int kMaxThreads = 256;
+constexpr int kMaxLimit = 1000000;  // [limits] values
 constexpr int kMaxPoolSize = 1024;
 constexpr std::size_t kMaxTokenLabel = 32;  // PKCS#11 CK_TOKEN_INFO.label is 32 bytes
 constexpr std::size_t kMaxSecretFileBytes = 4096;
@@ -240,6 +241,25 @@ Status ReadHsm(const std::string& source, const toml::table* table, HsmConfig& o
   return Status::Ok();
 }
 
+Status ReadLimits(const std::string& source, const toml::table* table, LimitsConfig& out) {
+  SectionReader reader(source, "limits");
+  reader.Int("auth_failures_per_minute_per_ip", &out.auth_failures_per_minute_per_ip, 0, kMaxLimit);
+  reader.Int("requests_per_second_per_identity", &out.requests_per_second_per_identity, 0,
+             kMaxLimit);
+  if (table != nullptr) SR_RETURN_IF_ERROR(reader.Read(*table));
+  return Status::Ok();
+}
+
+Status ReadLog(const std::string& source, const toml::table* table, LogConfig& out) {
+  SectionReader reader(source, "log");
+  reader.String("format", &out.format);
+  if (table != nullptr) SR_RETURN_IF_ERROR(reader.Read(*table));
+  if (out.format != "text" && out.format != "json") {
+    return reader.Error("format", "must be \"text\" or \"json\"");
+  }
+  return Status::Ok();
+}
+
 // Resolves `path` against `base` unless it is absolute or empty.
 void Resolve(const std::filesystem::path& base, std::string& path) {
   if (path.empty() || path.front() == '/') return;
@@ -297,12 +317,16 @@ Result<Config> ParseConfig(const std::string& toml_text, const std::string& sour
   const toml::table* server = nullptr;
   const toml::table* store = nullptr;
   const toml::table* hsm = nullptr;
+  const toml::table* limits = nullptr;
+  const toml::table* log = nullptr;
   for (auto&& [key, value] : root) {
     const std::string name(key.str());
-    const toml::table** slot = name == "server"  ? &server
-                               : name == "store" ? &store
-                               : name == "hsm"   ? &hsm
-                                                 : nullptr;
+    const toml::table** slot = name == "server"   ? &server
+                               : name == "store"  ? &store
+                               : name == "hsm"    ? &hsm
+                               : name == "limits" ? &limits
+                               : name == "log"    ? &log
+                                                  : nullptr;
     if (slot == nullptr) {
       return ConfigError(
           source, name, value.is_table() ? "unknown section" : "unknown key (outside any section)");
@@ -315,6 +339,8 @@ Result<Config> ParseConfig(const std::string& toml_text, const std::string& sour
   SR_RETURN_IF_ERROR(ReadServer(source, server, config.server));
   SR_RETURN_IF_ERROR(ReadStore(source, store, config.store));
   SR_RETURN_IF_ERROR(ReadHsm(source, hsm, config.hsm));
+  SR_RETURN_IF_ERROR(ReadLimits(source, limits, config.limits));
+  SR_RETURN_IF_ERROR(ReadLog(source, log, config.log));
   return config;
 }
 

@@ -53,11 +53,24 @@ struct HsmConfig {
   std::string master_key_label = "strongroom-master";
 };
 
+// SPEC 14 rate limits; 0 turns a limit off.
+struct LimitsConfig {
+  int auth_failures_per_minute_per_ip = 30;  // 401s per client IP per minute, 0..1000000
+  int requests_per_second_per_identity = 0;  // authenticated requests per second, 0..1000000
+};
+
+// SPEC 14 logs.
+struct LogConfig {
+  std::string format = "text";  // "text" or "json" (one object a line)
+};
+
 struct Config {
   std::string source;  // the file it came from, for messages
   ServerConfig server;
   StoreConfig store;
   HsmConfig hsm;
+  LimitsConfig limits;
+  LogConfig log;
 };
 
 // Parses and validates a TOML file. Errors are INVALID_ARGUMENT ("invalid_config")

@@ -73,6 +73,25 @@ struct Envelope {
 std::string CredentialAad(std::int64_t identity_id, std::string_view name, std::string_view type,
                           std::int64_t version);
 
+// Counts of the key caches since start (SPEC 14 key_cache metrics). A KEK
+// lookup that finds no unwrapped KEK is a miss (an HSM unwrap follows unless a
+// concurrent caller's lands first); a DEK lookup in Open likewise.
+struct KeyCacheCounts {
+  std::uint64_t kek_hits = 0;
+  std::uint64_t kek_misses = 0;
+  std::uint64_t dek_hits = 0;
+  std::uint64_t dek_misses = 0;
+};
+
+// Told the wall time of each call the key manager makes to its master key in
+// the HSM (KEK unwrap, KEK wrap, the CheckHsm probe), e.g. for a histogram.
+// Called on the calling thread, possibly concurrently: must be thread-safe.
+class HsmObserver {
+ public:
+  virtual ~HsmObserver() = default;
+  virtual void ObserveHsmCall(double seconds) = 0;
+};
+
 class KeyManager {
  public:
   virtual ~KeyManager() = default;
@@ -104,6 +123,13 @@ class KeyManager {
   // Number of PKCS#11 calls that did work (logins, session opens, finds,
   // unwraps, and the CheckHsm probe) since start.
   virtual std::uint64_t hsm_operations() const = 0;
+
+  // Cache hits and misses since start; a key manager without caches reports zeros.
+  virtual KeyCacheCounts cache_counts() const { return {}; }
+
+  // Sets (or, with null, clears) the observer of HSM calls. Not owned; it
+  // must outlive the key manager or be cleared first.
+  virtual void set_hsm_observer(HsmObserver* observer) { (void)observer; }
 
   // --- Master keys and rotation (SPEC 11). The defaults suit a fake key
   // manager with a single master key.

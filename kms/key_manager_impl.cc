@@ -113,10 +113,12 @@ auto KeyManagerImpl::WithKek(const KekRef& ref, Fn&& fn)
   {
     std::shared_lock<std::shared_mutex> lock(mu_);
     if (auto it = cache_.find(key); it != cache_.end()) {
+      kek_hits_.fetch_add(1, std::memory_order_relaxed);
       return fn(std::span<const std::uint8_t>(it->second, internal::kAes256KeyBytes));
     }
     epoch = kek_epoch_;
   }
+  kek_misses_.fetch_add(1, std::memory_order_relaxed);
   if (ref.wrapped_kek == nullptr || ref.wrapped_kek->empty()) {
     return InvalidArgumentError("identity has no wrapped KEK");
   }
@@ -154,7 +156,8 @@ auto KeyManagerImpl::WithKek(const KekRef& ref, Fn&& fn)
     }
   }
   // HSM round trip without holding mu_, so warm identities are never blocked by it.
-  Result<SecretBytes> kek = master_->Unwrap(LabelOf(ref), *ref.wrapped_kek);
+  Result<SecretBytes> kek =
+      TimedHsmCall([&] { return master_->Unwrap(LabelOf(ref), *ref.wrapped_kek); });
   if (!kek.ok()) {
     if (kek.status().code() == StatusCode::kUnavailable) {
       // /readyz should not report a stale "ok" for up to a second.
@@ -197,7 +200,8 @@ Result<WrappedKek> KeyManagerImpl::NewKek() {
   // One read of the active label: the wrap and the label returned always agree.
   WrappedKek out;
   out.master_key_label = active_master_key_label();
-  SR_ASSIGN_OR_RETURN(out.wrapped, master_->Wrap(out.master_key_label, kek));
+  SR_ASSIGN_OR_RETURN(out.wrapped,
+                      TimedHsmCall([&] { return master_->Wrap(out.master_key_label, kek); }));
   return out;
 }
 
@@ -219,7 +223,8 @@ Result<WrappedKek> KeyManagerImpl::RewrapKek(const KekRef& kek) {
   return WithKek(kek, [&](std::span<const std::uint8_t> key) -> Result<WrappedKek> {
     WrappedKek out;
     out.master_key_label = active_master_key_label();
-    SR_ASSIGN_OR_RETURN(out.wrapped, master_->Wrap(out.master_key_label, key));
+    SR_ASSIGN_OR_RETURN(out.wrapped,
+                        TimedHsmCall([&] { return master_->Wrap(out.master_key_label, key); }));
     return out;
   });
 }
@@ -289,6 +294,7 @@ Result<SecretBytes> KeyManagerImpl::Open(const KekRef& kek, const Envelope& enve
       found = true;
     } else {
       epoch = dek_epoch_;
+      dek_misses_.fetch_add(1, std::memory_order_relaxed);
     }
   }
   if (found) {
@@ -383,13 +389,37 @@ Status KeyManagerImpl::CheckHsm() {
   std::lock_guard<std::mutex> lock(check_mu_);
   const auto now = std::chrono::steady_clock::now();
   if (check_valid_ && now - checked_at_ < kCheckHsmInterval) return last_check_;
-  last_check_ = master_->Check();
+  last_check_ = TimedHsmCall([&] { return master_->Check(); });
   checked_at_ = now;
   check_valid_ = true;
   return last_check_;
 }
 
 std::uint64_t KeyManagerImpl::hsm_operations() const { return master_->operations(); }
+
+KeyCacheCounts KeyManagerImpl::cache_counts() const {
+  KeyCacheCounts counts;
+  counts.kek_hits = kek_hits_.load(std::memory_order_relaxed);
+  counts.kek_misses = kek_misses_.load(std::memory_order_relaxed);
+  counts.dek_hits = dek_hits_.load(std::memory_order_relaxed);
+  counts.dek_misses = dek_misses_.load(std::memory_order_relaxed);
+  return counts;
+}
+
+void KeyManagerImpl::set_hsm_observer(HsmObserver* observer) {
+  observer_.store(observer, std::memory_order_release);
+}
+
+template <typename Fn>
+auto KeyManagerImpl::TimedHsmCall(Fn&& call) -> decltype(call()) {
+  HsmObserver* observer = observer_.load(std::memory_order_acquire);
+  if (observer == nullptr) return call();
+  const auto started = std::chrono::steady_clock::now();
+  auto result = call();
+  observer->ObserveHsmCall(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return result;
+}
 
 std::size_t KeyManagerImpl::cached_keks() const {
   std::shared_lock<std::shared_mutex> lock(mu_);

@@ -109,6 +109,8 @@ class KeyManagerImpl final : public KeyManager {
   void Evict(std::int64_t identity_id) override;
   Status CheckHsm() override;
   std::uint64_t hsm_operations() const override;
+  KeyCacheCounts cache_counts() const override;
+  void set_hsm_observer(HsmObserver* observer) override;
   Result<WrappedKek> NewKek() override;
   std::string active_master_key_label() const override;
   Status SetActiveMasterKey(std::string_view label) override;
@@ -208,6 +210,14 @@ class KeyManagerImpl final : public KeyManager {
   std::size_t hand_ = 0;                // guarded by dek_mu_; next clock_ index to examine
   std::uint64_t dek_epoch_ = 0;         // guarded by dek_mu_; bumped by every Evict
   std::atomic<std::uint64_t> dek_hits_{0};
+  std::atomic<std::uint64_t> dek_misses_{0};
+  std::atomic<std::uint64_t> kek_hits_{0};
+  std::atomic<std::uint64_t> kek_misses_{0};
+  std::atomic<HsmObserver*> observer_{nullptr};
+
+  // Runs `call` (one master key call) and tells the observer how long it took.
+  template <typename Fn>
+  auto TimedHsmCall(Fn&& call) -> decltype(call());
 };
 
 }  // namespace strongroom::kms

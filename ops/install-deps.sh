@@ -13,6 +13,8 @@ PACKAGES=(
   # libraries (SPEC 1)
   libpistache-dev libssl-dev libp11-dev libp11-kit-dev libmysqlcppconn-dev libsqlite3-dev
   nlohmann-json3-dev liboath-dev libcli11-dev libtomlplusplus-dev libspdlog-dev
+  # metrics (SPEC 14): prometheus-cpp-core's Registry and TextSerializer
+  prometheus-cpp-dev
   # HSM: SoftHSM2 for dev and tests, opensc's pkcs11-tool for key ceremonies
   softhsm2 opensc
   # databases and their clients; Galera (ops/galera.sh: provider, rsync state transfer)
