@@ -482,7 +482,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
   state->vault = vault.get();
   state->max_body_bytes = options.max_body_bytes;
   state->metrics = std::make_unique<internal::Metrics>(
-      keys, internal::BuildInfo{options.build_version, options.build_commit});
+      vault.get(), internal::BuildInfo{options.build_version, options.build_commit});
   if (options.auth_failures_per_minute_per_ip > 0 || options.requests_per_second_per_identity > 0) {
     state->limits = std::make_unique<internal::RequestLimits>(
         options.auth_failures_per_minute_per_ip, options.requests_per_second_per_identity);

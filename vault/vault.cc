@@ -92,7 +92,10 @@ Vault::Vault(store::CredentialStore* store, kms::KeyManager* keys, const Clock* 
       [this] { identities_->ForgetDeleted(); });
 }
 
-Vault::~Vault() { Shutdown(); }
+Vault::~Vault() {
+  Shutdown();
+  if (hsm_observer_) keys_.set_hsm_observer(nullptr);
+}
 
 void Vault::Shutdown() {
   maintenance_->Stop();
@@ -102,6 +105,34 @@ void Vault::Shutdown() {
 void Vault::FlushTouches() { touches_->Flush(); }
 void Vault::ForgetDeletedIdentities() { identities_->ForgetDeleted(); }
 std::uint64_t Vault::HsmOperations() const { return keys_.hsm_operations(); }
+
+Vault::KeyCacheCounts Vault::KeyCacheStatistics() const {
+  const kms::KeyCacheCounts counts = keys_.cache_counts();
+  return {counts.kek_hits, counts.kek_misses, counts.dek_hits, counts.dek_misses};
+}
+
+namespace {
+class FunctionHsmObserver final : public kms::HsmObserver {
+ public:
+  explicit FunctionHsmObserver(std::function<void(double)> observe)
+      : observe_(std::move(observe)) {}
+  void ObserveHsmCall(double seconds) override { observe_(seconds); }
+
+ private:
+  std::function<void(double)> observe_;
+};
+}  // namespace
+
+void Vault::ObserveHsmCalls(std::function<void(double seconds)> observe) {
+  if (!observe) {
+    keys_.set_hsm_observer(nullptr);
+    hsm_observer_.reset();
+    return;
+  }
+  auto observer = std::make_unique<FunctionHsmObserver>(std::move(observe));
+  keys_.set_hsm_observer(observer.get());
+  hsm_observer_ = std::move(observer);  // the previous one (if any) is no longer called
+}
 
 Readiness Vault::CheckReadiness() {
   Status store_status = store_.Ping();

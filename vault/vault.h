@@ -35,6 +35,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,8 +49,9 @@
 #include "vault/api_key.h"
 
 namespace strongroom::kms {
+class HsmObserver;
 class KeyManager;
-}
+}  // namespace strongroom::kms
 namespace strongroom::store {
 class CredentialStore;
 }
@@ -208,6 +210,20 @@ class Vault final {
   // A warm request makes none. Reading it costs no HSM call.
   std::uint64_t HsmOperations() const;
 
+  // Key-cache counters of the key manager (kms::KeyManager::cache_counts), for
+  // metrics: the faces see the key manager only through the vault.
+  struct KeyCacheCounts {
+    std::uint64_t kek_hits = 0;
+    std::uint64_t kek_misses = 0;
+    std::uint64_t dek_hits = 0;
+    std::uint64_t dek_misses = 0;
+  };
+  KeyCacheCounts KeyCacheStatistics() const;
+  // Calls `observe(seconds)` after every HSM call the key manager makes
+  // (kms::KeyManager::set_hsm_observer); an empty function stops it. Must be
+  // set before requests run and cleared before `observe`'s target dies.
+  void ObserveHsmCalls(std::function<void(double seconds)> observe);
+
   // Writes pending uses to the store now (tests; Shutdown).
   void FlushTouches();
   // Forgets identities that no longer exist in the store and wipes their
@@ -229,6 +245,7 @@ class Vault final {
   std::unique_ptr<internal::TouchBatcher> touches_;
   std::unique_ptr<internal::IdentityCache> identities_;
   std::unique_ptr<internal::Maintenance> maintenance_;
+  std::unique_ptr<kms::HsmObserver> hsm_observer_;
 };
 
 }  // namespace strongroom::vault

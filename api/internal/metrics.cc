@@ -62,8 +62,8 @@ MethodLabel MethodLabelOf(std::string_view method) {
 }
 
 struct Metrics::Impl {
-  explicit Impl(kms::KeyManager* key_manager)
-      : keys(key_manager),
+  explicit Impl(vault::Vault* the_vault)
+      : keys(the_vault),
         registry(std::make_shared<prometheus::Registry>()),
         requests(prometheus::BuildCounter()
                      .Name("strongroom_requests_total")
@@ -125,7 +125,7 @@ struct Metrics::Impl {
     return *counter;
   }
 
-  kms::KeyManager* keys;
+  vault::Vault* keys;  // the key manager's numbers, through the vault
   std::shared_ptr<prometheus::Registry> registry;
   prometheus::Family<prometheus::Counter>& requests;
   prometheus::Family<prometheus::Histogram>& request_seconds;
@@ -144,19 +144,18 @@ struct Metrics::Impl {
   std::mutex scrape_mu;  // serialises the sync of key manager counts
 };
 
-Metrics::Metrics(kms::KeyManager* keys, const BuildInfo& build)
-    : impl_(std::make_unique<Impl>(keys)) {
+Metrics::Metrics(vault::Vault* keys, const BuildInfo& build) : impl_(std::make_unique<Impl>(keys)) {
   prometheus::BuildGauge()
       .Name("strongroom_build_info")
       .Help("Always 1; the labels name the running build.")
       .Register(*impl_->registry)
       .Add({{"version", build.version}, {"commit", build.commit}})
       .Set(1);
-  if (keys != nullptr) keys->set_hsm_observer(this);
+  if (keys != nullptr) keys->ObserveHsmCalls([this](double seconds) { ObserveHsmCall(seconds); });
 }
 
 Metrics::~Metrics() {
-  if (impl_->keys != nullptr) impl_->keys->set_hsm_observer(nullptr);
+  if (impl_->keys != nullptr) impl_->keys->ObserveHsmCalls({});
 }
 
 void Metrics::ObserveRequest(Route route, MethodLabel method, int status, double seconds) {
@@ -172,8 +171,8 @@ void Metrics::ObserveHsmCall(double seconds) { impl_->hsm_seconds.Observe(second
 std::string Metrics::Scrape() {
   std::lock_guard<std::mutex> lock(impl_->scrape_mu);
   if (impl_->keys != nullptr) {
-    SyncCounter(impl_->hsm_operations, impl_->keys->hsm_operations());
-    const kms::KeyCacheCounts counts = impl_->keys->cache_counts();
+    SyncCounter(impl_->hsm_operations, impl_->keys->HsmOperations());
+    const vault::Vault::KeyCacheCounts counts = impl_->keys->KeyCacheStatistics();
     SyncCounter(impl_->kek_hits, counts.kek_hits);
     SyncCounter(impl_->kek_misses, counts.kek_misses);
     SyncCounter(impl_->dek_hits, counts.dek_hits);

@@ -20,7 +20,7 @@
 #include <string_view>
 
 #include "api/internal/routes.h"
-#include "kms/key_manager.h"
+#include "vault/vault.h"
 
 namespace strongroom::api::internal {
 
@@ -35,13 +35,13 @@ struct BuildInfo {
   std::string commit;
 };
 
-class Metrics final : public kms::HsmObserver {
+class Metrics final {
  public:
-  // `keys` is not owned and must outlive this object; it may be null (no HSM
+  // `vault` is not owned and must outlive this object; it may be null (no HSM
   // or cache numbers). Registers itself as the key manager's HSM observer and
   // unregisters on destruction.
-  Metrics(kms::KeyManager* keys, const BuildInfo& build);
-  ~Metrics() override;
+  Metrics(vault::Vault* vault, const BuildInfo& build);
+  ~Metrics();
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
 
@@ -49,8 +49,8 @@ class Metrics final : public kms::HsmObserver {
   void ObserveRequest(Route route, MethodLabel method, int status, double seconds);
   // A request that failed because the store was unavailable.
   void CountStoreError();
-  // kms::HsmObserver: one HSM call of `seconds`.
-  void ObserveHsmCall(double seconds) override;
+  // One HSM call of `seconds` (the vault forwards the key manager's).
+  void ObserveHsmCall(double seconds);
 
   // The Prometheus text exposition of every metric.
   std::string Scrape();
