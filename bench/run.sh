@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Strongroom benchmarks (issue 6): one command, loopback only, bounded in time
-# (about 3 minutes with the defaults: 13 wrk runs of --duration seconds, a
+# (about 3 minutes with the defaults: 14 wrk runs of --duration seconds, a
 # ~45 s seed and the 100,000-credential start-up check).
 #
 #   bench/run.sh [--backend sqlite|mysql] [--duration SECONDS] [--connections N]
@@ -336,6 +336,13 @@ BASE_PID=""
 
 # --- Strongroom paths ----------------------------------------------------------------
 measure "GET /v0/vault/:name" "$SERVER_PID" "$SERVER_URL" get.lua
+# The same GET load while a Prometheus-like scraper reads /metrics every second
+# (issue 16: histograms cheap enough that GET stays within 5% of the row above).
+( while :; do curl -s -o /dev/null "$SERVER_URL/metrics" || true; sleep 1; done ) &
+SCRAPE_PID=$!
+measure "GET /v0/vault/:name (/metrics scraped every 1 s)" "$SERVER_PID" "$SERVER_URL" get.lua
+kill "$SCRAPE_PID" 2>/dev/null || true
+wait "$SCRAPE_PID" 2>/dev/null || true
 measure "MCP tools/call vault.get" "$SERVER_PID" "$SERVER_URL" mcp_get.lua
 BENCH_LIST_IDENTITY=small measure "GET /v0/vault (100 credentials)" "$SERVER_PID" "$SERVER_URL" list.lua
 BENCH_LIST_IDENTITY=bench0 measure "GET /v0/vault (1,000 credentials)" "$SERVER_PID" "$SERVER_URL" list.lua
