@@ -3,7 +3,7 @@
 # (about 3 minutes with the defaults: 14 wrk runs of --duration seconds, a
 # ~45 s seed and the 100,000-credential start-up check).
 #
-#   bench/run.sh [--backend sqlite|mysql] [--duration SECONDS] [--connections N]
+#   bench/run.sh [--backend sqlite|mysql|galera] [--duration SECONDS] [--connections N]
 #                [--threads N] [--quiet-wait SECONDS] [--no-build] [--skip-100k]
 #                [--out FILE]
 #
@@ -45,6 +45,13 @@ OUT="$ROOT/bench/results/latest.md"
 SOFTHSM_MODULE=/usr/lib/softhsm/libsofthsm2.so
 
 usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+# Galera (issue 15) has its own script (a cluster, one and three servers) and options.
+for ((i = 1; i < $#; i++)); do
+  if [[ "${!i}" == --backend ]]; then
+    j=$((i + 1))
+    [[ "${!j}" == galera ]] && exec bash "$(dirname "${BASH_SOURCE[0]}")/galera.sh" "$@"
+  fi
+done
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --backend) BACKEND="$2"; shift 2 ;;
@@ -59,7 +66,7 @@ while [[ $# -gt 0 ]]; do
     *) echo "bench/run.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
 done
-[[ "$BACKEND" == sqlite || "$BACKEND" == mysql ]] || { echo "bench/run.sh: --backend sqlite|mysql" >&2; exit 2; }
+[[ "$BACKEND" == sqlite || "$BACKEND" == mysql ]] || { echo "bench/run.sh: --backend sqlite|mysql|galera" >&2; exit 2; }
 command -v wrk >/dev/null || { echo "bench/run.sh: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 
 log() { echo "bench: $*" >&2; }
