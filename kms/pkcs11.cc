@@ -1,7 +1,12 @@
-// OpenKeyManager and ProvisionToken. See kms/pkcs11.h.
+// OpenKeyManager and ProvisionToken (kms/pkcs11.h), and
+// ProvisionAuditSigningKey (kms/audit_signing_key.h).
 #include "kms/pkcs11.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include "base/random.h"
+#include "kms/audit_signing_key.h"
 #include "kms/internal/pkcs11_master_key.h"
 #include "kms/internal/pkcs11_module.h"
 #include "kms/key_manager_impl.h"
@@ -121,6 +126,71 @@ Status GenerateMasterKey(Pkcs11Session& session, const HsmParams& params) {
   return Status::Ok();
 }
 
+// EC P-256 pair for the audit checkpoints: private key sensitive, never
+// extractable, sign only; the public key object holds the point.
+Status GenerateSigningKey(Pkcs11Session& session, const HsmParams& params,
+                          const std::string& label) {
+  SR_ASSIGN_OR_RETURN(SecretBytes id, RandomSecretBytes(16));
+  CK_BBOOL yes = CK_TRUE;
+  CK_BBOOL no = CK_FALSE;
+  CK_OBJECT_CLASS public_class = CKO_PUBLIC_KEY;
+  CK_OBJECT_CLASS private_class = CKO_PRIVATE_KEY;
+  CK_KEY_TYPE ec = CKK_EC;
+  std::string label_copy = label;
+  const CK_ULONG label_len = static_cast<CK_ULONG>(label_copy.size());
+  const CK_ULONG id_len = static_cast<CK_ULONG>(id.size());
+  CK_BYTE curve[sizeof(internal::kEcParamsP256)];
+  std::copy(std::begin(internal::kEcParamsP256), std::end(internal::kEcParamsP256), curve);
+  CK_ATTRIBUTE public_template[] = {
+      {CKA_CLASS, &public_class, sizeof(public_class)},
+      {CKA_KEY_TYPE, &ec, sizeof(ec)},
+      {CKA_TOKEN, &yes, sizeof(yes)},
+      {CKA_PRIVATE, &no, sizeof(no)},
+      {CKA_LABEL, label_copy.data(), label_len},
+      {CKA_ID, id.data(), id_len},
+      {CKA_EC_PARAMS, curve, sizeof(curve)},
+      {CKA_VERIFY, &yes, sizeof(yes)},
+  };
+  CK_ATTRIBUTE private_template[] = {
+      {CKA_CLASS, &private_class, sizeof(private_class)},
+      {CKA_KEY_TYPE, &ec, sizeof(ec)},
+      {CKA_TOKEN, &yes, sizeof(yes)},
+      {CKA_PRIVATE, &yes, sizeof(yes)},
+      {CKA_SENSITIVE, &yes, sizeof(yes)},
+      {CKA_EXTRACTABLE, &no, sizeof(no)},
+      {CKA_LABEL, label_copy.data(), label_len},
+      {CKA_ID, id.data(), id_len},
+      {CKA_SIGN, &yes, sizeof(yes)},
+      {CKA_DECRYPT, &no, sizeof(no)},
+      {CKA_DERIVE, &no, sizeof(no)},
+  };
+  CK_MECHANISM mechanism{CKM_EC_KEY_PAIR_GEN, nullptr, 0};
+  CK_OBJECT_HANDLE public_key = CK_INVALID_HANDLE;
+  CK_OBJECT_HANDLE private_key = CK_INVALID_HANDLE;
+  const CK_RV rv = session.fn()->C_GenerateKeyPair(
+      session.handle(), &mechanism, public_template, std::size(public_template), private_template,
+      std::size(private_template), &public_key, &private_key);
+  if (rv != CKR_OK) {
+    return FailedPreconditionError(
+        "HSM audit signing key generation failed: " + CkrName(rv) + " " + Where(params),
+        "hsm_provision_failed");
+  }
+  return Status::Ok();
+}
+
+// A read-write session on `slot`, logged in as the user.
+Result<Pkcs11Session> OpenUserSession(const std::shared_ptr<Pkcs11Module>& module, CK_SLOT_ID slot,
+                                      const HsmParams& params) {
+  SR_ASSIGN_OR_RETURN(Pkcs11Session session,
+                      Pkcs11Session::Open(module, slot, /*read_write=*/true, nullptr));
+  const CK_RV rv = session.Login(CKU_USER, params.pin);
+  if (rv != CKR_OK) {
+    return FailedPreconditionError("HSM login failed: " + CkrName(rv) + " " + Where(params),
+                                   "hsm_login_failed");
+  }
+  return session;
+}
+
 }  // namespace
 
 Result<bool> ProvisionToken(const HsmParams& params, const SecretString& so_pin) {
@@ -139,13 +209,7 @@ Result<bool> ProvisionToken(const HsmParams& params, const SecretString& so_pin)
       return InternalError("HSM token \"" + params.token_label + "\" missing after init");
     }
   }
-  SR_ASSIGN_OR_RETURN(Pkcs11Session session,
-                      Pkcs11Session::Open(module, *slot, /*read_write=*/true, nullptr));
-  const CK_RV rv = session.Login(CKU_USER, params.pin);
-  if (rv != CKR_OK) {
-    return FailedPreconditionError("HSM login failed: " + CkrName(rv) + " " + Where(params),
-                                   "hsm_login_failed");
-  }
+  SR_ASSIGN_OR_RETURN(Pkcs11Session session, OpenUserSession(module, *slot, params));
   SR_ASSIGN_OR_RETURN(std::optional<CK_OBJECT_HANDLE> existing,
                       session.FindObject(CKO_PRIVATE_KEY, params.master_key_label));
   if (!existing) {
@@ -153,6 +217,26 @@ Result<bool> ProvisionToken(const HsmParams& params, const SecretString& so_pin)
     created = true;
   }
   return created;
+}
+
+Result<bool> ProvisionAuditSigningKey(const HsmParams& params, std::string_view label) {
+  if (params.token_label.empty() || label.empty()) {
+    return InvalidArgumentError("HSM token label and audit signing key label are required");
+  }
+  SR_ASSIGN_OR_RETURN(std::shared_ptr<Pkcs11Module> module, Pkcs11Module::Load(params.module_path));
+  SR_ASSIGN_OR_RETURN(std::optional<CK_SLOT_ID> slot, module->FindTokenSlot(params.token_label));
+  if (!slot) {
+    return FailedPreconditionError(
+        "HSM token \"" + params.token_label + "\" not found (module " + params.module_path + ")",
+        "hsm_token_not_found");
+  }
+  SR_ASSIGN_OR_RETURN(Pkcs11Session session, OpenUserSession(module, *slot, params));
+  const std::string key_label(label);
+  SR_ASSIGN_OR_RETURN(std::optional<CK_OBJECT_HANDLE> existing,
+                      session.FindObject(CKO_PRIVATE_KEY, key_label));
+  if (existing) return false;
+  SR_RETURN_IF_ERROR(GenerateSigningKey(session, params, key_label));
+  return true;
 }
 
 }  // namespace strongroom::kms
