@@ -22,9 +22,10 @@
 #include <string_view>
 
 #include "base/result.h"
-#include "kms/pkcs11.h"
 
 namespace strongroom::kms {
+
+struct HsmParams;  // kms/pkcs11.h
 
 class AuditSigningKey {
  public:
