@@ -2,6 +2,10 @@
 // token: checkpoints it signs are accepted by the audit verifier, in process
 // and through `strongroom audit verify`; a missing key is a start-up error
 // naming module, token and label; the PIN appears nowhere.
+#include <openssl/bio.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <sys/stat.h>
 
 #include <gmock/gmock.h>
@@ -11,6 +15,7 @@
 #include <string>
 
 #include "app/checkpoint_signer.h"
+#include "audit/software_signer.h"
 #include "audit/verifier.h"
 #include "kms/audit_signing_key.h"
 #include "kms/pkcs11.h"
@@ -32,6 +37,76 @@ using testing::MakeAuditFiles;
 using ::testing::Not;
 using testing::TamperEvent;
 using testing::WriteTextFile;
+
+// The uncompressed point of a PEM P-256 public key.
+std::string PointOf(const std::string& pem) {
+  BIO* bio = ::BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  EVP_PKEY* key = ::PEM_read_bio_PUBKEY(bio, nullptr, nullptr, nullptr);
+  ::BIO_free(bio);
+  unsigned char point[65];
+  std::size_t len = 0;
+  if (key == nullptr || ::EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, point,
+                                                          sizeof(point), &len) != 1) {
+    len = 0;
+  }
+  ::EVP_PKEY_free(key);
+  return std::string(reinterpret_cast<const char*>(point), len);
+}
+
+// A signing key whose private half (a software key) may not match its public
+// point, and whose HSM may be down.
+class FakeSigningKey final : public kms::AuditSigningKey {
+ public:
+  FakeSigningKey(std::unique_ptr<audit::SoftwareCheckpointSigner> signer, std::string point)
+      : signer_(std::move(signer)), point_(std::move(point)) {}
+  Result<std::string> SignSha256(std::string_view message) override {
+    if (down) return UnavailableError("HSM unavailable", "hsm_unavailable");
+    SR_ASSIGN_OR_RETURN(std::string der, signer_->Sign(message));
+    return audit::EcdsaDerToRaw(der);
+  }
+  const std::string& public_point() const override { return point_; }
+  const std::string& label() const override { return label_; }
+  std::uint64_t operations() const override { return 0; }
+  bool down = false;
+
+ private:
+  std::unique_ptr<audit::SoftwareCheckpointSigner> signer_;
+  std::string point_;
+  std::string label_ = "fake";
+};
+
+TEST(HsmCheckpointSignerTest, PublicKeyThatDoesNotMatchThePrivateKeyIsRefused) {
+  auto signer = audit::SoftwareCheckpointSigner::Generate();
+  auto other = audit::SoftwareCheckpointSigner::Generate();
+  ASSERT_TRUE(signer.ok() && other.ok());
+  const std::string foreign_point = PointOf(*(*other)->PublicKeyPem());
+  ASSERT_EQ(foreign_point.size(), 65u);
+  Result<std::unique_ptr<HsmCheckpointSigner>> made = HsmCheckpointSigner::Create(
+      std::make_unique<FakeSigningKey>(std::move(*signer), foreign_point));
+  ASSERT_FALSE(made.ok());
+  EXPECT_EQ(made.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(made.status().error_code(), "hsm_key_invalid");
+  EXPECT_EQ(made.status().message(),
+            "HSM audit signing key \"fake\": public key does not match the private key");
+}
+
+TEST(HsmCheckpointSignerTest, MatchingKeyConvertsToDerAndPassesHsmErrorsOn) {
+  auto signer = audit::SoftwareCheckpointSigner::Generate();
+  ASSERT_TRUE(signer.ok());
+  const std::string pem = *(*signer)->PublicKeyPem();
+  auto key = std::make_unique<FakeSigningKey>(std::move(*signer), PointOf(pem));
+  FakeSigningKey* fake = key.get();
+  Result<std::unique_ptr<HsmCheckpointSigner>> made = HsmCheckpointSigner::Create(std::move(key));
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  EXPECT_EQ((*made)->public_key_pem(), pem);
+  Result<std::string> der = (*made)->Sign("message");
+  ASSERT_TRUE(der.ok());
+  EXPECT_TRUE(audit::CheckpointKey::FromPem(pem)->VerifyMessage("message", *der));
+  fake->down = true;
+  Result<std::string> down = (*made)->Sign("message");
+  EXPECT_EQ(down.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(down.status().error_code(), "hsm_unavailable");
+}
 
 class CheckpointSignerTest : public ::testing::Test {
  protected:
