@@ -15,6 +15,7 @@
 #include "audit/checkpoint.h"
 #include "kms/audit_signing_key.h"
 #include "kms/pkcs11.h"
+#include "tests/kms/token_params.h"
 #include "tests/testing/softhsm_token.h"
 
 namespace strongroom::kms {
@@ -24,15 +25,6 @@ using testing::SoftHsmEnvironment;
 using testing::SoftHsmToken;
 
 constexpr char kLabel[] = "strongroom-audit";
-
-HsmParams ParamsFor(const SoftHsmToken& token) {
-  HsmParams params;
-  params.module_path = token.module_path;
-  params.token_label = token.token_label;
-  params.pin = SecretString(token.pin);
-  params.master_key_label = token.key_label;
-  return params;
-}
 
 struct PkeyFree {
   void operator()(EVP_PKEY* key) const { ::EVP_PKEY_free(key); }
