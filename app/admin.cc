@@ -2,10 +2,12 @@
 // from the server (SQLite WAL lets both use the database at once).
 //
 // Only the commands that touch an identity's KEK (identity create, delete)
-// open the HSM; key and list commands need the store alone.
+// open the HSM; key and list commands need the store alone. `audit
+// public-key` opens the HSM (the signing key) and not the store.
 #include <spdlog/spdlog.h>
 #include <cstdio>
 
+#include "app/checkpoint_signer.h"
 #include "app/commands.h"
 #include "app/files.h"
 #include "app/vault_setup.h"
@@ -130,6 +132,15 @@ Status KeyRevoke(const config::Config& config, const std::string& key_id) {
   return Status::Ok();
 }
 
+// Prints the audit signing key's public key (PEM), for `audit verify`.
+Status AuditPublicKey(const config::Config& config) {
+  // lead: config.audit.signing_key_label once [audit] is parsed (audit helper).
+  SR_ASSIGN_OR_RETURN(std::unique_ptr<HsmCheckpointSigner> signer,
+                      OpenHsmCheckpointSigner(config.hsm, kDefaultSigningKeyLabel));
+  std::fwrite(signer->public_key_pem().data(), 1, signer->public_key_pem().size(), stdout);
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status RunAdmin(const AdminOptions& options) {
@@ -149,6 +160,8 @@ Status RunAdmin(const AdminOptions& options) {
     if (verb == "create") return KeyCreate(config, options.identity, spec);
     if (verb == "list") return KeyList(config, options.identity);
     if (verb == "revoke") return KeyRevoke(config, options.name);
+  } else if (noun == "audit") {
+    if (verb == "public-key") return AuditPublicKey(config);
   }
   return UsageError("admin: unknown command " + noun + " " + verb);
 }

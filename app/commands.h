@@ -35,12 +35,22 @@ Status RunServe(const ServeOptions& options);
 
 struct AdminOptions {
   Target target;
-  std::vector<std::string> command;  // e.g. {"identity", "create"}
+  std::vector<std::string> command;  // e.g. {"identity", "create"}, {"audit", "public-key"}
   std::string name;                  // identity name or key id (positional)
   std::string identity;              // --identity
   std::vector<std::string> scopes;   // --scope
   std::string ttl;                   // --ttl
 };
 Status RunAdmin(const AdminOptions& options);
+
+// `strongroom audit verify` (SPEC 12): offline, no database, no HSM. Prints
+// "verified N events, M checkpoints" on stdout when everything holds; otherwise
+// an error (exit 1) naming the server, seq and what failed.
+struct AuditVerifyOptions {
+  std::string events_path;       // --events ("-": standard input)
+  std::string checkpoints_path;  // --checkpoints
+  std::string public_key_path;   // --public-key (the PEM of `admin audit public-key`)
+};
+Status RunAuditVerify(const AuditVerifyOptions& options);
 
 }  // namespace strongroom::app

@@ -4,6 +4,8 @@
 //   strongroom serve --dev [--data-dir DIR] [--listen ADDR] [--threads N]
 //   strongroom admin [--config FILE | --data-dir DIR] identity create|list|delete NAME
 //   strongroom admin [--config FILE | --data-dir DIR] key create|list|revoke ...
+//   strongroom admin [--config FILE | --data-dir DIR] audit public-key
+//   strongroom audit verify --events FILE --checkpoints FILE --public-key FILE
 //   strongroom mcp --addr URL
 //   strongroom version
 //
@@ -118,7 +120,7 @@ int Main(int argc, char** argv) {
       ->check(CLI::IsMember({"dotted", "underscore"}));
 
   AdminOptions admin_options;
-  CLI::App* admin = app.add_subcommand("admin", "Manage identities and API keys.");
+  CLI::App* admin = app.add_subcommand("admin", "Manage identities, API keys and the audit log.");
   admin->require_subcommand(1);
   CLI::Option* admin_config =
       admin->add_option("--config", admin_options.target.config_path, "Configuration file (TOML)");
@@ -148,10 +150,33 @@ int Main(int argc, char** argv) {
   key_list->add_option("--identity", admin_options.identity, "Identity name")->required();
   CLI::App* key_revoke = key->add_subcommand("revoke", "Revoke an API key.");
   key_revoke->add_option("KEY_ID", admin_options.name, "Key id (from key list)")->required();
-  for (CLI::App* leaf :
-       {identity_create, identity_list, identity_delete, key_create, key_list, key_revoke}) {
+  CLI::App* admin_audit = admin->add_subcommand("audit", "The audit log's signing key.");
+  admin_audit->require_subcommand(1)->fallthrough();
+  CLI::App* audit_public_key = admin_audit->add_subcommand(
+      "public-key", "Print the audit signing key's public key (PEM), for `audit verify`.");
+  for (CLI::App* leaf : {identity_create, identity_list, identity_delete, key_create, key_list,
+                         key_revoke, audit_public_key}) {
     leaf->fallthrough();
   }
+
+  AuditVerifyOptions verify_options;
+  CLI::App* audit =
+      app.add_subcommand("audit", "Work with exported audit logs (no database, no HSM).");
+  audit->require_subcommand(1);
+  CLI::App* audit_verify = audit->add_subcommand(
+      "verify", "Check exported events against the signed checkpoints; exit 1 on the first break.");
+  audit_verify
+      ->add_option("--events", verify_options.events_path,
+                   "Events, JSON lines (`admin audit export`); - for standard input")
+      ->required();
+  audit_verify
+      ->add_option("--checkpoints", verify_options.checkpoints_path,
+                   "Checkpoints, JSON lines (audit.checkpoint_file or `admin audit checkpoints`)")
+      ->required();
+  audit_verify
+      ->add_option("--public-key", verify_options.public_key_path,
+                   "The signing key's public key, PEM (`admin audit public-key`)")
+      ->required();
 
   std::string mcp_addr;
   CLI::App* mcp = app.add_subcommand(
@@ -185,12 +210,16 @@ int Main(int argc, char** argv) {
       admin_options.command = {"identity", identity_create->parsed() ? "create"
                                            : identity_list->parsed() ? "list"
                                                                      : "delete"};
-    } else {
+    } else if (key->parsed()) {
       admin_options.command = {"key", key_create->parsed() ? "create"
                                       : key_list->parsed() ? "list"
                                                            : "revoke"};
+    } else {
+      admin_options.command = {"audit", "public-key"};
     }
     status = RunAdmin(admin_options);
+  } else if (audit->parsed()) {
+    status = RunAuditVerify(verify_options);
   } else if (mcp->parsed()) {
     status = RunMcpBridge(McpBridgeOptions{mcp_addr, mcp_tool_names == "underscore"});
   }

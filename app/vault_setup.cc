@@ -14,6 +14,7 @@
 
 #include "app/files.h"
 #include "base/random.h"
+#include "kms/audit_signing_key.h"
 #include "kms/key_manager.h"
 #include "kms/pkcs11.h"
 #include "model/credential.h"
@@ -169,17 +170,18 @@ Status PrepareDevDir(const DevPaths& paths) {
   PointSoftHsmAt(paths);
 
   const config::Config dev = DevConfig(paths);
-  SR_ASSIGN_OR_RETURN(SecretString pin, config::ReadSecret("", paths.pin_file, "HSM PIN"));
+  SR_ASSIGN_OR_RETURN(kms::HsmParams params, HsmParamsOf(dev.hsm));
   SR_ASSIGN_OR_RETURN(SecretString so_pin, config::ReadSecret("", paths.so_pin_file, "HSM SO PIN"));
-  kms::HsmParams params;
-  params.module_path = dev.hsm.module;
-  params.token_label = dev.hsm.token_label;
-  params.pin = std::move(pin);
-  params.master_key_label = dev.hsm.master_key_label;
   SR_ASSIGN_OR_RETURN(bool created, kms::ProvisionToken(params, so_pin));
   if (created) {
     spdlog::info("provisioned SoftHSM2 token \"{}\" with master key \"{}\" in {}",
                  params.token_label, params.master_key_label, paths.token_dir);
+  }
+  SR_ASSIGN_OR_RETURN(bool signing_created,
+                      kms::ProvisionAuditSigningKey(params, kDevSigningKeyLabel));
+  if (signing_created) {
+    spdlog::info("created audit signing key \"{}\" (EC P-256) on SoftHSM2 token \"{}\"",
+                 kDevSigningKeyLabel, params.token_label);
   }
   return Status::Ok();
 }
@@ -199,13 +201,18 @@ Status UseDevDir(const DevPaths& paths) {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<kms::KeyManager>> OpenKeys(const config::HsmConfig& hsm) {
+Result<kms::HsmParams> HsmParamsOf(const config::HsmConfig& hsm) {
   SR_ASSIGN_OR_RETURN(SecretString pin, config::ReadSecret(hsm.pin_env, hsm.pin_file, "HSM PIN"));
   kms::HsmParams params;
   params.module_path = hsm.module;
   params.token_label = hsm.token_label;
   params.pin = std::move(pin);
   params.master_key_label = hsm.master_key_label;
+  return params;
+}
+
+Result<std::unique_ptr<kms::KeyManager>> OpenKeys(const config::HsmConfig& hsm) {
+  SR_ASSIGN_OR_RETURN(kms::HsmParams params, HsmParamsOf(hsm));
   return kms::OpenKeyManager(params);
 }
 

@@ -5,6 +5,7 @@
 //   DIR/               0700
 //   DIR/softhsm2.conf  SoftHSM2 configuration; tokens live in DIR/tokens
 //   DIR/tokens/        the SoftHSM2 token "strongroom-dev" with the master key
+//                      and the audit signing key "strongroom-audit" (EC P-256)
 //   DIR/hsm-pin        user PIN (0600, random, generated on first run)
 //   DIR/hsm-so-pin     security officer PIN (0600, random, generated on first run)
 //   DIR/vault.db       SQLite database (plus -wal and -shm)
@@ -22,7 +23,8 @@
 
 namespace strongroom::kms {
 class KeyManager;
-}
+struct HsmParams;
+}  // namespace strongroom::kms
 namespace strongroom::store {
 class CredentialStore;
 }
@@ -32,6 +34,7 @@ namespace strongroom::app {
 inline constexpr char kDefaultDevDir[] = ".strongroom-dev";
 inline constexpr char kDevTokenLabel[] = "strongroom-dev";
 inline constexpr char kDevMasterKeyLabel[] = "strongroom-master";
+inline constexpr char kDevSigningKeyLabel[] = "strongroom-audit";
 inline constexpr char kDevIdentity[] = "dev";
 inline constexpr char kDefaultConfigPath[] = "/etc/strongroom/strongroom.toml";
 
@@ -52,13 +55,18 @@ DevPaths DevPathsFor(const std::string& dir);
 config::Config DevConfig(const DevPaths& paths);
 
 // `serve --dev`: creates DIR (0700), its softhsm2.conf and random PINs if
-// missing, points SOFTHSM2_CONF at it, and provisions the token and master key
-// (idempotent). Must run before any other thread starts (setenv).
+// missing, points SOFTHSM2_CONF at it, and provisions the token, the master key
+// and the audit signing key (idempotent: a dev dir made before the signing key
+// existed gets it on its next start). Must run before any other thread starts
+// (setenv).
 Status PrepareDevDir(const DevPaths& paths);
 
 // `admin --data-dir`: DIR must already be a dev data dir (FAILED_PRECONDITION
 // otherwise); points SOFTHSM2_CONF at it. Never creates anything.
 Status UseDevDir(const DevPaths& paths);
+
+// The kms parameters of `hsm`, with the PIN read (hsm.pin_env / hsm.pin_file).
+Result<kms::HsmParams> HsmParamsOf(const config::HsmConfig& hsm);
 
 // Reads the PIN (hsm.pin_env / hsm.pin_file) and opens the master key. Never
 // creates keys.

@@ -1,7 +1,13 @@
-// OpenKeyManager and ProvisionToken. See kms/pkcs11.h.
+// OpenKeyManager and ProvisionToken (kms/pkcs11.h), and
+// ProvisionAuditSigningKey (kms/audit_signing_key.h).
 #include "kms/pkcs11.h"
 
+#include <algorithm>
+#include <iterator>
+#include <vector>
+
 #include "base/random.h"
+#include "kms/audit_signing_key.h"
 #include "kms/internal/pkcs11_master_key.h"
 #include "kms/internal/pkcs11_module.h"
 #include "kms/key_manager_impl.h"
@@ -68,57 +74,112 @@ Status InitToken(const std::shared_ptr<Pkcs11Module>& module, const HsmParams& p
   return Status::Ok();
 }
 
-// RSA-3072 pair, private key sensitive, never extractable, decrypt/unwrap only.
-Status GenerateMasterKey(Pkcs11Session& session, const HsmParams& params) {
+// Key-type-specific attributes of a pair to generate.
+struct PairSpec {
+  CK_KEY_TYPE type;
+  CK_MECHANISM_TYPE mechanism;
+  std::vector<CK_ATTRIBUTE> public_extra;   // size, curve, usage
+  std::vector<CK_ATTRIBUTE> private_extra;  // usage
+  const char* what;                         // "master key", for the error
+};
+
+// Generates the token key pair `label`: public key not private; private key
+// private, sensitive and never extractable; both with one fresh random CKA_ID.
+Status GenerateKeyPair(Pkcs11Session& session, const HsmParams& params, std::string label,
+                       PairSpec spec) {
   SR_ASSIGN_OR_RETURN(SecretBytes id, RandomSecretBytes(16));
   CK_BBOOL yes = CK_TRUE;
   CK_BBOOL no = CK_FALSE;
-  CK_ULONG bits = 3072;
-  CK_BYTE exponent[] = {0x01, 0x00, 0x01};  // 65537
   CK_OBJECT_CLASS public_class = CKO_PUBLIC_KEY;
   CK_OBJECT_CLASS private_class = CKO_PRIVATE_KEY;
-  CK_KEY_TYPE rsa = CKK_RSA;
-  std::string label = params.master_key_label;
   const CK_ULONG label_len = static_cast<CK_ULONG>(label.size());
   const CK_ULONG id_len = static_cast<CK_ULONG>(id.size());
-  CK_ATTRIBUTE public_template[] = {
+  std::vector<CK_ATTRIBUTE> public_template = {
       {CKA_CLASS, &public_class, sizeof(public_class)},
-      {CKA_KEY_TYPE, &rsa, sizeof(rsa)},
+      {CKA_KEY_TYPE, &spec.type, sizeof(spec.type)},
       {CKA_TOKEN, &yes, sizeof(yes)},
       {CKA_PRIVATE, &no, sizeof(no)},
       {CKA_LABEL, label.data(), label_len},
       {CKA_ID, id.data(), id_len},
-      {CKA_MODULUS_BITS, &bits, sizeof(bits)},
-      {CKA_PUBLIC_EXPONENT, exponent, sizeof(exponent)},
-      {CKA_ENCRYPT, &yes, sizeof(yes)},
-      {CKA_WRAP, &yes, sizeof(yes)},
-      {CKA_VERIFY, &no, sizeof(no)},
   };
-  CK_ATTRIBUTE private_template[] = {
+  public_template.insert(public_template.end(), spec.public_extra.begin(), spec.public_extra.end());
+  std::vector<CK_ATTRIBUTE> private_template = {
       {CKA_CLASS, &private_class, sizeof(private_class)},
-      {CKA_KEY_TYPE, &rsa, sizeof(rsa)},
+      {CKA_KEY_TYPE, &spec.type, sizeof(spec.type)},
       {CKA_TOKEN, &yes, sizeof(yes)},
       {CKA_PRIVATE, &yes, sizeof(yes)},
       {CKA_SENSITIVE, &yes, sizeof(yes)},
       {CKA_EXTRACTABLE, &no, sizeof(no)},
       {CKA_LABEL, label.data(), label_len},
       {CKA_ID, id.data(), id_len},
-      {CKA_DECRYPT, &yes, sizeof(yes)},
-      {CKA_UNWRAP, &yes, sizeof(yes)},
-      {CKA_SIGN, &no, sizeof(no)},
   };
-  CK_MECHANISM mechanism{CKM_RSA_PKCS_KEY_PAIR_GEN, nullptr, 0};
+  private_template.insert(private_template.end(), spec.private_extra.begin(),
+                          spec.private_extra.end());
+  CK_MECHANISM mechanism{spec.mechanism, nullptr, 0};
   CK_OBJECT_HANDLE public_key = CK_INVALID_HANDLE;
   CK_OBJECT_HANDLE private_key = CK_INVALID_HANDLE;
   const CK_RV rv = session.fn()->C_GenerateKeyPair(
-      session.handle(), &mechanism, public_template, std::size(public_template), private_template,
-      std::size(private_template), &public_key, &private_key);
+      session.handle(), &mechanism, public_template.data(),
+      static_cast<CK_ULONG>(public_template.size()), private_template.data(),
+      static_cast<CK_ULONG>(private_template.size()), &public_key, &private_key);
   if (rv != CKR_OK) {
-    return FailedPreconditionError(
-        "HSM master key generation failed: " + CkrName(rv) + " " + Where(params),
-        "hsm_provision_failed");
+    return FailedPreconditionError(std::string("HSM ") + spec.what +
+                                       " generation failed: " + CkrName(rv) + " " + Where(params),
+                                   "hsm_provision_failed");
   }
   return Status::Ok();
+}
+
+// RSA-3072 master key pair: decrypt/unwrap only.
+Status GenerateMasterKey(Pkcs11Session& session, const HsmParams& params) {
+  CK_BBOOL yes = CK_TRUE;
+  CK_BBOOL no = CK_FALSE;
+  CK_ULONG bits = 3072;
+  CK_BYTE exponent[] = {0x01, 0x00, 0x01};  // 65537
+  return GenerateKeyPair(session, params, params.master_key_label,
+                         PairSpec{CKK_RSA,
+                                  CKM_RSA_PKCS_KEY_PAIR_GEN,
+                                  {{CKA_MODULUS_BITS, &bits, sizeof(bits)},
+                                   {CKA_PUBLIC_EXPONENT, exponent, sizeof(exponent)},
+                                   {CKA_ENCRYPT, &yes, sizeof(yes)},
+                                   {CKA_WRAP, &yes, sizeof(yes)},
+                                   {CKA_VERIFY, &no, sizeof(no)}},
+                                  {{CKA_DECRYPT, &yes, sizeof(yes)},
+                                   {CKA_UNWRAP, &yes, sizeof(yes)},
+                                   {CKA_SIGN, &no, sizeof(no)}},
+                                  "master key"});
+}
+
+// EC P-256 pair for the audit checkpoints: sign only; the public key object
+// holds the point.
+Status GenerateSigningKey(Pkcs11Session& session, const HsmParams& params,
+                          const std::string& label) {
+  CK_BBOOL yes = CK_TRUE;
+  CK_BBOOL no = CK_FALSE;
+  CK_BYTE curve[sizeof(internal::kEcParamsP256)];
+  std::copy(std::begin(internal::kEcParamsP256), std::end(internal::kEcParamsP256), curve);
+  return GenerateKeyPair(
+      session, params, label,
+      PairSpec{CKK_EC,
+               CKM_EC_KEY_PAIR_GEN,
+               {{CKA_EC_PARAMS, curve, sizeof(curve)}, {CKA_VERIFY, &yes, sizeof(yes)}},
+               {{CKA_SIGN, &yes, sizeof(yes)},
+                {CKA_DECRYPT, &no, sizeof(no)},
+                {CKA_DERIVE, &no, sizeof(no)}},
+               "audit signing key"});
+}
+
+// A read-write session on `slot`, logged in as the user.
+Result<Pkcs11Session> OpenUserSession(const std::shared_ptr<Pkcs11Module>& module, CK_SLOT_ID slot,
+                                      const HsmParams& params) {
+  SR_ASSIGN_OR_RETURN(Pkcs11Session session,
+                      Pkcs11Session::Open(module, slot, /*read_write=*/true, nullptr));
+  const CK_RV rv = session.Login(CKU_USER, params.pin);
+  if (rv != CKR_OK) {
+    return FailedPreconditionError("HSM login failed: " + CkrName(rv) + " " + Where(params),
+                                   "hsm_login_failed");
+  }
+  return session;
 }
 
 }  // namespace
@@ -139,13 +200,7 @@ Result<bool> ProvisionToken(const HsmParams& params, const SecretString& so_pin)
       return InternalError("HSM token \"" + params.token_label + "\" missing after init");
     }
   }
-  SR_ASSIGN_OR_RETURN(Pkcs11Session session,
-                      Pkcs11Session::Open(module, *slot, /*read_write=*/true, nullptr));
-  const CK_RV rv = session.Login(CKU_USER, params.pin);
-  if (rv != CKR_OK) {
-    return FailedPreconditionError("HSM login failed: " + CkrName(rv) + " " + Where(params),
-                                   "hsm_login_failed");
-  }
+  SR_ASSIGN_OR_RETURN(Pkcs11Session session, OpenUserSession(module, *slot, params));
   SR_ASSIGN_OR_RETURN(std::optional<CK_OBJECT_HANDLE> existing,
                       session.FindObject(CKO_PRIVATE_KEY, params.master_key_label));
   if (!existing) {
@@ -153,6 +208,26 @@ Result<bool> ProvisionToken(const HsmParams& params, const SecretString& so_pin)
     created = true;
   }
   return created;
+}
+
+Result<bool> ProvisionAuditSigningKey(const HsmParams& params, std::string_view label) {
+  if (params.token_label.empty() || label.empty()) {
+    return InvalidArgumentError("HSM token label and audit signing key label are required");
+  }
+  SR_ASSIGN_OR_RETURN(std::shared_ptr<Pkcs11Module> module, Pkcs11Module::Load(params.module_path));
+  SR_ASSIGN_OR_RETURN(std::optional<CK_SLOT_ID> slot, module->FindTokenSlot(params.token_label));
+  if (!slot) {
+    return FailedPreconditionError(
+        "HSM token \"" + params.token_label + "\" not found (module " + params.module_path + ")",
+        "hsm_token_not_found");
+  }
+  SR_ASSIGN_OR_RETURN(Pkcs11Session session, OpenUserSession(module, *slot, params));
+  const std::string key_label(label);
+  SR_ASSIGN_OR_RETURN(std::optional<CK_OBJECT_HANDLE> existing,
+                      session.FindObject(CKO_PRIVATE_KEY, key_label));
+  if (existing) return false;
+  SR_RETURN_IF_ERROR(GenerateSigningKey(session, params, key_label));
+  return true;
 }
 
 }  // namespace strongroom::kms

@@ -15,37 +15,27 @@
 // probed once (AddKey; Unwrap adds an unknown label by itself), and re-found
 // after every reconnect. Pairs are never dropped while the process runs.
 //
-// Faults (SPEC 11). A call failing with "session, login or device lost"
-// (IsReconnectable) re-initialises PKCS#11 at once: Pkcs11Module::Reinitialize
-// (C_Finalize + C_Initialize, once per outage for the whole process), open a
-// session, log in, find every key again by label; then the call is retried
-// once. If that fails the key is DOWN: calls needing the HSM fail fast with
-// UNAVAILABLE "hsm_unavailable" (no HSM call) until a back-off delay has
-// passed (retry_initial doubling up to retry_max, reset on success); the first
-// call after it tries again, while concurrent callers keep failing fast (one
-// re-initialisation at a time). A PIN the token rejects (CKR_PIN_INCORRECT,
-// CKR_PIN_LOCKED, ...) or a missing mechanism is FAILED: reported on every
-// call and never retried, so the server cannot lock the token's PIN; only a
-// restart (with a fixed configuration) leaves it.
+// Faults (SPEC 11): through Pkcs11Connection (kms/internal/pkcs11_connection.h):
+// a lost session, login or device re-initialises PKCS#11, reconnects, finds
+// every pair's private key again by label and retries the call once; then the
+// key is DOWN (fail fast, back-off) or, for a rejected PIN or a missing
+// mechanism, FAILED until restart.
 //
 // Thread safety: one session, guarded by a mutex; unwraps are rare because
 // KeyManagerImpl caches KEKs, so serialising them costs nothing. Wrap only
 // reads the public keys (a shared lock) and never waits for the HSM.
 #pragma once
 
-#include <atomic>
-#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
-#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
 
 #include "kms/internal/aead.h"
 #include "kms/internal/master_key.h"
+#include "kms/internal/pkcs11_connection.h"
 #include "kms/internal/pkcs11_module.h"
 #include "kms/pkcs11.h"
 
@@ -62,7 +52,7 @@ class Pkcs11MasterKey final : public MasterKey {
   Pkcs11MasterKey& operator=(const Pkcs11MasterKey&) = delete;
   ~Pkcs11MasterKey() override = default;
 
-  const std::string& initial_label() const override { return params_.master_key_label; }
+  const std::string& initial_label() const override { return initial_label_; }
   Status AddKey(std::string_view label) override;
   Result<Bytes> Wrap(std::string_view label, std::span<const std::uint8_t> key) const override;
   Result<SecretBytes> Unwrap(std::string_view label,
@@ -71,77 +61,42 @@ class Pkcs11MasterKey final : public MasterKey {
   // if the session was lost; fails fast while DOWN (before the back-off
   // delay) or FAILED.
   Status Check() override;
-  std::uint64_t operations() const override { return ops_.load(std::memory_order_relaxed); }
+  std::uint64_t operations() const override { return connection_->operations(); }
 
   // True if the token does raw RSA for `label` and the OAEP block is checked
   // in software (false for an unknown label).
   bool software_oaep(std::string_view label) const;
 
  private:
-  enum class Health { kHealthy, kDown, kFailed };
   struct KeyPair {
     explicit KeyPair(RsaOaepPublicKey key) : public_key(std::move(key)) {}
     const RsaOaepPublicKey public_key;
     bool software_oaep = false;                        // set before the pair is published
-    CK_OBJECT_HANDLE private_key = CK_INVALID_HANDLE;  // guarded by mu_
+    CK_OBJECT_HANDLE private_key = CK_INVALID_HANDLE;  // guarded by the connection's mutex
   };
-  using CallLock = std::shared_lock<std::shared_mutex>;
+  using CallLock = Pkcs11Connection::CallLock;
 
-  Pkcs11MasterKey(HsmParams params, std::shared_ptr<Pkcs11Module> module)
-      : params_(std::move(params)), module_(std::move(module)), backoff_(params_.retry_initial) {}
+  explicit Pkcs11MasterKey(std::string initial_label) : initial_label_(std::move(initial_label)) {}
 
-  // Takes mu_ for a call that needs the HSM, or explains why not: FAILED,
-  // or DOWN before its retry time, or another thread re-initialising.
-  // Recovers first if DOWN and the retry time has passed.
-  Status Enter(std::unique_lock<std::mutex>* lock, CallLock* calls);
-  // Re-initialises PKCS#11 and reconnects; on failure marks the key DOWN
-  // (with back-off) or FAILED. Needs mu_; `calls` is released around
-  // Pkcs11Module::Reinitialize.
-  Status RecoverLocked(CallLock* calls);
-  // Opens a session on the token, logs in and finds the private key of every
-  // added pair. Needs mu_ and the call lock.
-  Status ConnectLocked();
-  // Finds, verifies and probes the pair `label`; publishes it in keys_.
+  // The connection's OnConnect: finds the private key of every added pair.
+  Status FindKeys(Pkcs11Session& session);
+  // Finds, verifies and probes the pair `label`; publishes it in keys_. Needs
+  // the connection's mutex and the call lock.
   Status LoadKeyLocked(const std::string& label);
   Result<SecretBytes> DecryptLocked(KeyPair& pair, std::span<const std::uint8_t> wrapped,
                                     CK_RV* rv_out);
   // LoadKeyLocked, recovering and trying once more if the HSM was lost.
   Status AddKeyLocked(const std::string& label, CallLock* calls);
-  // Marks the key DOWN (retry after the back-off delay) or, if `permanent`,
-  // FAILED, with `why`; returns DownStatus(). Needs mu_.
-  Status MarkDownLocked(std::string why, bool permanent);
-  // The status a call gets while DOWN or FAILED.
-  Status DownStatus() const;
   KeyPair* FindPair(std::string_view label) const;
-  // "(module M, token "T")" for messages.
-  std::string Where() const;
+  std::string Where() const { return connection_->Where(); }
 
-  const HsmParams params_;
-  const std::shared_ptr<Pkcs11Module> module_;
-  mutable std::atomic<std::uint64_t> ops_{0};
+  const std::string initial_label_;
+  std::unique_ptr<Pkcs11Connection> connection_;  // set by Open, then never changed
 
-  // Published pairs: added under mu_ and keys_mu_, read under either.
+  // Published pairs: added under the connection's mutex and keys_mu_, read
+  // under either.
   mutable std::shared_mutex keys_mu_;
   std::map<std::string, std::unique_ptr<KeyPair>, std::less<>> keys_;
-
-  std::mutex mu_;
-  std::optional<Pkcs11Session> session_;  // guarded by mu_
-  std::uint64_t module_generation_ = 0;   // guarded by mu_; of session_
-  CK_RV last_login_rv_ = CKR_OK;          // guarded by mu_; of the last ConnectLocked
-  std::chrono::milliseconds backoff_;     // guarded by mu_; the next DOWN delay
-
-  // Written under mu_; read without it on the fail-fast path.
-  std::atomic<Health> health_{Health::kHealthy};
-  std::atomic<bool> recovering_{false};
-  std::atomic<std::int64_t> retry_at_ns_{0};  // steady_clock; while DOWN
-  mutable std::mutex failure_mu_;
-  std::string failure_;  // guarded by failure_mu_; why DOWN or FAILED
 };
-
-// True for the CK_RVs that mean "session, login or device lost": re-initialise
-// and retry once.
-bool IsReconnectable(CK_RV rv);
-// True for login results that must never be retried (the PIN was rejected).
-bool IsPinRejected(CK_RV rv);
 
 }  // namespace strongroom::kms::internal

@@ -31,6 +31,11 @@
 
 namespace strongroom::kms::internal {
 
+// CKA_EC_PARAMS of a P-256 key: the DER of the namedCurve OID prime256v1
+// (1.2.840.10045.3.1.7), RFC 5480 2.1.1.1.
+inline constexpr CK_BYTE kEcParamsP256[] = {0x06, 0x08, 0x2a, 0x86, 0x48,
+                                            0xce, 0x3d, 0x03, 0x01, 0x07};
+
 // "CKR_PIN_INCORRECT"; unknown values as "CKR_0x000001a0".
 std::string CkrName(CK_RV rv);
 

@@ -6,6 +6,7 @@
 
 #include "kms/internal/pkcs11_module.h"
 #include "kms/pkcs11.h"
+#include "tests/kms/token_params.h"
 #include "tests/testing/softhsm_token.h"
 
 namespace strongroom::kms {
@@ -13,15 +14,6 @@ namespace {
 
 using testing::SoftHsmEnvironment;
 using testing::SoftHsmToken;
-
-HsmParams ParamsFor(const SoftHsmToken& token) {
-  HsmParams params;
-  params.module_path = token.module_path;
-  params.token_label = token.token_label;
-  params.pin = SecretString(token.pin);
-  params.master_key_label = token.key_label;
-  return params;
-}
 
 std::string Str(const SecretBytes& b) { return std::string(b.begin(), b.end()); }
 
