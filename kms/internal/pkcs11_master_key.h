@@ -69,7 +69,8 @@ class Pkcs11MasterKey final : public MasterKey {
                              std::span<const std::uint8_t> wrapped) override;
   // C_GetSessionInfo on the session (one counted HSM operation), recovering
   // if the session was lost; fails fast while DOWN (before the back-off
-  // delay) or FAILED.
+  // delay) or FAILED. While healthy it never waits for an HSM call in flight
+  // (a slow unwrap): it reports healthy without probing.
   Status Check() override;
   std::uint64_t operations() const override { return ops_.load(std::memory_order_relaxed); }
 
@@ -90,9 +91,9 @@ class Pkcs11MasterKey final : public MasterKey {
   Pkcs11MasterKey(HsmParams params, std::shared_ptr<Pkcs11Module> module)
       : params_(std::move(params)), module_(std::move(module)), backoff_(params_.retry_initial) {}
 
-  // Takes mu_ for a call that needs the HSM, or explains why not: FAILED,
-  // or DOWN before its retry time, or another thread re-initialising.
-  // Recovers first if DOWN and the retry time has passed.
+  // Takes mu_ (unless `lock` owns it already) for a call that needs the HSM,
+  // or explains why not: FAILED, or DOWN before its retry time, or another
+  // thread re-initialising. Recovers first if DOWN and the retry time has passed.
   Status Enter(std::unique_lock<std::mutex>* lock, CallLock* calls);
   // Re-initialises PKCS#11 and reconnects; on failure marks the key DOWN
   // (with back-off) or FAILED. Needs mu_; `calls` is released around
