@@ -312,6 +312,19 @@ TEST_F(HsmFaultE2eTest, MissingMechanismIsTriedOnce) {
   ExpectValue(Get("warm-cred", dev_key()), "warm");
 }
 
+TEST_F(HsmFaultE2eTest, MissingMechanismAtStartIsTriedOncePerMechanism) {
+  StopServer();
+  deployment().ResetCounters();
+  control().Set("rv=CKR_MECHANISM_INVALID\nfunctions=C_DecryptInit");
+  std::unique_ptr<ServerProcess> server = deployment().NewServer();
+  std::string error;
+  ASSERT_FALSE(server->Start(&error));
+  EXPECT_NE(error.find("CKR_MECHANISM_INVALID"), std::string::npos) << error;
+  // RSA-OAEP, then raw RSA (the software-OAEP fallback); then the server stops.
+  EXPECT_EQ(control().Count("C_DecryptInit"), 2u);
+  EXPECT_EQ(control().Count("C_Login"), 1u);
+}
+
 // --- A slow HSM delays only the requests that need it.
 
 TEST_F(HsmFaultE2eTest, SlowHsmCallsDoNotBlockWarmRequests) {
