@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/e2e/mcp_call.h"
 #include "tests/kms/fault_pkcs11/fault_pkcs11_control.h"
 #include "tests/testing/http_client.h"
 #include "tests/testing/server_process.h"
@@ -177,21 +178,6 @@ class HsmFaultE2eTest : public ::testing::Test {
     EXPECT_GE(std::stoi(*retry_after), 1);
   }
 
-  // MCP tools/call vault.get: the tool result (structuredContent, isError).
-  json McpGet(const std::string& name, const std::string& key) {
-    const json request = {{"jsonrpc", "2.0"},
-                          {"id", 1},
-                          {"method", "tools/call"},
-                          {"params", {{"name", "vault.get"}, {"arguments", {{"name", name}}}}}};
-    HttpResponse response = client_->Send(
-        "POST", "/mcp",
-        {"Authorization: Bearer " + key, "Content-Type: application/json",
-         "Accept: application/json, text/event-stream", "MCP-Protocol-Version: 2025-06-18"},
-        request.dump());
-    EXPECT_EQ(response.status, 200) << response.body;
-    return json::parse(response.body, nullptr, false)["result"];
-  }
-
   // Polls `ok` every 50 ms until it holds or `limit` passes.
   static bool Eventually(const std::function<bool()>& ok, milliseconds limit) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
@@ -223,7 +209,7 @@ TEST_P(HsmOutageE2eTest, WarmServesColdIs503ReadyzIs503AndServiceRecovers) {
   // an isError tool result naming it (MCP).
   ExpectHsmUnavailable(Get("cold-cred", cold_key()));
   ExpectHsmUnavailable(Get("cold-cred", cold_key()));
-  const json tool = McpGet("cold-cred", cold_key());
+  const json tool = McpCall(*client_, cold_key(), "vault.get", {{"name", "cold-cred"}});
   EXPECT_EQ(tool.value("isError", false), true) << tool.dump();
   EXPECT_EQ(tool["structuredContent"].value("error", ""), "hsm_unavailable") << tool.dump();
 
