@@ -125,7 +125,7 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # Library dependencies come from dpkg-shlibdeps; adduser is what postinst/postrm call.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "softhsm2, opensc")
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "softhsm2, opensc, openssl")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     "${_pkg}/conffiles" "${_pkg}/postinst" "${_pkg}/prerm" "${_pkg}/postrm")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)

@@ -140,7 +140,9 @@ Status Pkcs11Connection::RecoverLocked(CallLock* calls) {
 Status Pkcs11Connection::Enter(std::unique_lock<std::mutex>* lock, CallLock* calls) {
   Health health = health_.load();
   if (health == Health::kFailed) return DownStatus();
-  if (health == Health::kDown || recovering_.load()) {
+  if (lock->owns_lock()) {
+    // The caller holds mu_ already (Check).
+  } else if (health == Health::kDown || recovering_.load()) {
     // Fail fast: no HSM call before the retry time, and one recovery at a time.
     if (health == Health::kDown && NowNs() < retry_at_ns_.load()) return DownStatus();
     *lock = std::unique_lock<std::mutex>(mu_, std::try_to_lock);
@@ -157,7 +159,12 @@ Status Pkcs11Connection::Enter(std::unique_lock<std::mutex>* lock, CallLock* cal
 }
 
 Status Pkcs11Connection::Check() {
-  std::unique_lock<std::mutex> lock;
+  std::unique_lock<std::mutex> lock(mu_, std::defer_lock);
+  if (health_.load() == Health::kHealthy && !lock.try_lock()) {
+    // An HSM call is in flight (e.g. a slow unwrap): the probe does not queue
+    // behind it, and that call marks the connection DOWN itself if the HSM is lost.
+    return Status::Ok();
+  }
   CallLock calls;
   SR_RETURN_IF_ERROR(Enter(&lock, &calls));
   CK_SESSION_INFO info{};

@@ -15,8 +15,8 @@ PACKAGES=(
   nlohmann-json3-dev liboath-dev libcli11-dev libtomlplusplus-dev libspdlog-dev
   # metrics (SPEC 14): prometheus-cpp-core's Registry and TextSerializer
   prometheus-cpp-dev
-  # HSM: SoftHSM2 for dev and tests, opensc's pkcs11-tool for key ceremonies
-  softhsm2 opensc
+  # HSM: SoftHSM2 for dev and tests; opensc's pkcs11-tool and openssl for key ceremonies
+  softhsm2 opensc openssl
   # databases and their clients; Galera (ops/galera.sh: provider, rsync state transfer)
   mariadb-server mariadb-client sqlite3 galera-4 rsync
   # tests

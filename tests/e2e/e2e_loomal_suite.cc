@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/e2e/e2e_suite.h"
+#include "tests/e2e/mcp_call.h"
 #include "tests/testing/http_client.h"
 
 namespace strongroom::e2e {
@@ -143,17 +144,7 @@ TEST_P(E2eTest, ListWithoutLimitReturnsEverything) {
   ExpectError(client_->Get("/v0/vault?limit=1001", key), 400, "invalid_limit");
 
   // MCP vault.list follows the same rule.
-  const json request = {{"jsonrpc", "2.0"},
-                        {"id", 1},
-                        {"method", "tools/call"},
-                        {"params", {{"name", "vault.list"}, {"arguments", json::object()}}}};
-  HttpResponse mcp = client_->Send(
-      "POST", "/mcp",
-      {"Authorization: Bearer " + key, "Content-Type: application/json",
-       "Accept: application/json, text/event-stream", "MCP-Protocol-Version: 2025-06-18"},
-      request.dump());
-  ASSERT_EQ(mcp.status, 200) << mcp.body;
-  const json result = Body(mcp)["result"]["structuredContent"];
+  const json result = McpCall(*client_, key, "vault.list", json::object())["structuredContent"];
   EXPECT_EQ(result["count"], 250);
   EXPECT_TRUE(result["nextCursor"].is_null());
   EXPECT_EQ(Names(result), all);

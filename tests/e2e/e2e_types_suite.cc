@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/e2e/e2e_suite.h"
+#include "tests/e2e/mcp_call.h"
 #include "tests/testing/http_client.h"
 
 namespace strongroom::e2e {
@@ -44,23 +45,6 @@ json BodyWithMetadata(const std::string& type, const json& metadata) {
     body["data"] = {{"password", "pw"}};
   }
   return body;
-}
-
-// One MCP tools/call on the stateless endpoint; returns the JSON-RPC result.
-json McpCall(testing::HttpClient& client, const std::string& key, const std::string& tool,
-             const json& arguments) {
-  const json request = {{"jsonrpc", "2.0"},
-                        {"id", 1},
-                        {"method", "tools/call"},
-                        {"params", {{"name", tool}, {"arguments", arguments}}}};
-  HttpResponse r = client.Send(
-      "POST", "/mcp",
-      {"Authorization: Bearer " + key, "Content-Type: application/json",
-       "Accept: application/json, text/event-stream", "MCP-Protocol-Version: 2025-06-18"},
-      request.dump());
-  EXPECT_EQ(r.status, 200) << r.body;
-  json body = Body(r);
-  return body.is_object() && body.contains("result") ? body["result"] : json();
 }
 
 TEST_P(E2eTest, CardAndShippingAddressStoreAndRead) {

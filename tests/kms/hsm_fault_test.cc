@@ -124,6 +124,18 @@ TEST_F(HsmFaultTest, SlowHsmCallsStillSucceed) {
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(100));
 }
 
+TEST_F(HsmFaultTest, ProbeDoesNotWaitForASlowUnwrap) {
+  control_->Set("delay_ms=1500\nfunctions=C_Decrypt");
+  std::thread slow([&] { EXPECT_TRUE(km_->Open(cold_, cold_envelope_, "aad").ok()); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // inside C_Decrypt now
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(km_->CheckHsm().ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
+  EXPECT_TRUE(km_->Open(warm_, warm_envelope_, "aad").ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
+  slow.join();
+}
+
 TEST_F(HsmFaultTest, WrongPinAtStartMakesExactlyOneLogin) {
   // Login state is per application: with a session of this process logged
   // in, the token would answer CKR_USER_ALREADY_LOGGED_IN to any PIN.

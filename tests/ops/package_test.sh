@@ -123,7 +123,7 @@ field() { dpkg-deb -f "$deb" "$1"; }
 for dep in adduser libc6 libssl3 libsqlite3-0 libpistache libmysqlcppconn liboath libspdlog; do
   field Depends | grep -q "$dep" || fail "Depends lacks $dep: $(field Depends)"
 done
-[[ "$(field Recommends)" == "softhsm2, opensc" ]] || fail "Recommends: $(field Recommends)"
+[[ "$(field Recommends)" == "softhsm2, opensc, openssl" ]] || fail "Recommends: $(field Recommends)"
 mkdir "$work/control"
 dpkg-deb -e "$deb" "$work/control"
 diff <(sort "$work/control/conffiles") \

@@ -250,6 +250,13 @@ ServerProcess::ServerProcess(std::string root)
 ServerProcess::ServerProcess(std::string root, std::shared_ptr<ConfigDeployment> deployment)
     : root_(std::move(root)), data_dir_(root_ + "/data"), deployment_(std::move(deployment)) {}
 
+ServerProcess::ServerProcess(std::string root, std::string config_path,
+                             std::vector<std::string> env)
+    : root_(std::move(root)),
+      data_dir_(root_ + "/data"),
+      config_path_(std::move(config_path)),
+      config_env_(std::move(env)) {}
+
 ServerProcess::~ServerProcess() {
   if (pid_ > 0) Stop();
   if (reader_.joinable()) reader_.join();
@@ -273,6 +280,9 @@ bool ServerProcess::Start(std::string* error) {
   if (deployment_ != nullptr) {
     if (config_env_.empty() && !CopyToken(error)) return false;
     argv = {StrongroomBinary(), "serve", "--config", deployment_->config_path()};
+    env = EnvWith(config_env_);
+  } else if (!config_path_.empty()) {
+    argv = {StrongroomBinary(), "serve", "--config", config_path_};
     env = EnvWith(config_env_);
   }
   argv.insert(argv.end(), extra_serve_args_.begin(), extra_serve_args_.end());
@@ -422,8 +432,9 @@ std::string ServerProcess::StderrText() const {
 CommandOutput ServerProcess::Admin(const std::vector<std::string>& args) const {
   if (deployment_ != nullptr) return deployment_->Admin(args);
   std::vector<std::string> argv = {StrongroomBinary(), "admin", "--data-dir", data_dir_};
+  if (!config_path_.empty()) argv = {StrongroomBinary(), "admin", "--config", config_path_};
   argv.insert(argv.end(), args.begin(), args.end());
-  return RunCommand(argv);
+  return RunCommand(argv, config_env_);
 }
 
 std::string ServerProcess::CreateKey(const std::string& identity,

@@ -132,6 +132,10 @@ class ServerProcess {
   // between processes is not safe: every C_Login rewrites token.object, and a
   // process initialising the module at that moment finds no token.
   ServerProcess(std::string root, std::shared_ptr<ConfigDeployment> deployment);
+  // Config mode on a file the test wrote (e.g. SQLite with its own [hsm]
+  // module): `serve --config CONFIG` and `admin --config CONFIG`, with `env`
+  // ("NAME=value") added to this process's environment. No dev_key().
+  ServerProcess(std::string root, std::string config_path, std::vector<std::string> env);
   // Stops the server (SIGTERM, then SIGKILL after 10 s).
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
@@ -177,6 +181,7 @@ class ServerProcess {
   std::string root_;
   std::string data_dir_;
   std::shared_ptr<ConfigDeployment> deployment_;
+  std::string config_path_;              // config mode without a deployment
   std::vector<std::string> config_env_;  // config mode: deployment env, own token
   std::vector<std::string> extra_serve_args_;
   pid_t pid_ = -1;

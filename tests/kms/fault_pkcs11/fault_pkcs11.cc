@@ -21,6 +21,10 @@
 //   times=N                  only the first N matching calls after this version
 //                            of the file was loaded fail (default: all)
 //   delay_ms=N               every matching call sleeps N ms first (slow HSM)
+//   ---                      starts another rule: a call obeys the first rule
+//                            that names it (or names no functions) and is not
+//                            used up (times reached 0), e.g. a wrong PIN on
+//                            C_Login plus one lost session on C_DecryptInit
 // Typical modes: device gone (rv=CKR_DEVICE_REMOVED), lost session
 // (rv=CKR_SESSION_HANDLE_INVALID functions=C_Decrypt times=1), logged out
 // (rv=CKR_USER_NOT_LOGGED_IN), wrong PIN (rv=CKR_PIN_INCORRECT
@@ -65,12 +69,12 @@ struct State {
   bool loaded = false;
   std::string control_path;
   std::string counters_path;
-  // Identity of the control file version in `rule`.
+  // Identity of the control file version in `rules`.
   bool have_file = false;
   ino_t ino = 0;
   off_t size = 0;
   timespec mtime{};
-  Rule rule;
+  std::vector<Rule> rules;
   std::map<std::string, unsigned long long> counts;
 };
 
@@ -103,12 +107,17 @@ CK_RV ParseRv(const std::string& v) {
   return static_cast<CK_RV>(std::strtoul(v.c_str(), nullptr, 0));
 }
 
-Rule ParseRule(const std::string& path) {
-  Rule rule;
+std::vector<Rule> ParseRules(const std::string& path) {
+  std::vector<Rule> rules(1);
   std::ifstream in(path);
   std::string line;
   while (std::getline(in, line)) {
     if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+    if (line.rfind("---", 0) == 0) {
+      rules.emplace_back();
+      continue;
+    }
+    Rule& rule = rules.back();
     const auto eq = line.find('=');
     if (eq == std::string::npos) continue;
     std::string key = line.substr(0, eq);
@@ -134,7 +143,7 @@ Rule ParseRule(const std::string& path) {
       rule.delay_ms = std::atoll(value.c_str());
     }
   }
-  return rule;
+  return rules;
 }
 
 // Loads the real module once. Requires S().mu.
@@ -160,7 +169,7 @@ void RefreshRuleLocked() {
   struct stat st {};
   if (::stat(s.control_path.c_str(), &st) != 0) {
     s.have_file = false;
-    s.rule = Rule();
+    s.rules.clear();
     return;
   }
   if (s.have_file && st.st_ino == s.ino && st.st_size == s.size &&
@@ -171,7 +180,7 @@ void RefreshRuleLocked() {
   s.ino = st.st_ino;
   s.size = st.st_size;
   s.mtime = st.st_mtim;
-  s.rule = ParseRule(s.control_path);
+  s.rules = ParseRules(s.control_path);
 }
 
 void WriteCountersLocked() {
@@ -196,15 +205,16 @@ CK_RV Enter(const char* name, CK_FUNCTION_LIST** real) {
     RefreshRuleLocked();
     ++s.counts[name];
     WriteCountersLocked();
-    Rule& rule = s.rule;
-    bool match = rule.functions.empty();
-    for (const std::string& f : rule.functions) match = match || f == name;
-    if (match) {
+    for (Rule& rule : s.rules) {
+      bool match = rule.functions.empty();
+      for (const std::string& f : rule.functions) match = match || f == name;
+      if (!match || (rule.rv != CKR_OK && rule.times == 0)) continue;
       delay_ms = rule.delay_ms;
-      if (rule.rv != CKR_OK && rule.times != 0) {
+      if (rule.rv != CKR_OK) {
         rv = rule.rv;
         if (rule.times > 0) --rule.times;
       }
+      break;
     }
   }
   if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));

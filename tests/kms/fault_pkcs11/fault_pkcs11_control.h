@@ -28,7 +28,8 @@ class FaultPkcs11Control {
 
   // Replaces the control file atomically (write, then rename): the module
   // applies the new rules from its next call. E.g.
-  // Set("rv=CKR_SESSION_HANDLE_INVALID\nfunctions=C_DecryptInit\ntimes=1").
+  // Set("rv=CKR_SESSION_HANDLE_INVALID\nfunctions=C_DecryptInit\ntimes=1"); several
+  // rules are separated by a "---" line.
   void Set(std::string_view rules) const;
   // No faults.
   void Clear() const { Set(""); }
