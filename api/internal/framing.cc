@@ -75,7 +75,7 @@ void RequestFraming::StartRequest() {
   started_ = true;
 }
 
-std::size_t RequestFraming::Feed(std::string_view bytes) {
+std::size_t RequestFraming::Run(std::string_view bytes, bool one_request) {
   std::size_t request_start = 0;  // where the current request began in `bytes`
   std::size_t i = 0;
   while (i < bytes.size() && state_ != State::kFailed) {
@@ -98,9 +98,12 @@ std::size_t RequestFraming::Feed(std::string_view bytes) {
     } else {
       ChunkByte(bytes[i++]);
     }
-    if (started_) request_start = i;
+    if (started_) {
+      request_start = i;
+      if (one_request) break;
+    }
   }
-  return state_ == State::kFailed ? request_start : bytes.size();
+  return state_ == State::kFailed ? request_start : i;
 }
 
 void RequestFraming::HeadByte(char c) {

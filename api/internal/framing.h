@@ -44,7 +44,10 @@ class RequestFraming {
   // to requests (or parts of requests) that are acceptable so far: all of
   // them while verdict() is kOk; otherwise the bytes before the head of the
   // first bad request, which may still be handed on, and nothing after them.
-  std::size_t Feed(std::string_view bytes);
+  std::size_t Feed(std::string_view bytes) { return Run(bytes, false); }
+  // Like Feed, but stops right after the end of a request: the bytes of at
+  // most one request (or the rest of one) are accepted per call.
+  std::size_t FeedRequest(std::string_view bytes) { return Run(bytes, true); }
 
   FramingVerdict verdict() const { return verdict_; }
   // Why verdict() is not kOk (a short constant text, for the log).
@@ -67,6 +70,7 @@ class RequestFraming {
   // Which header the current line names (only those with rules).
   enum class Name : std::uint8_t { kOther, kContentLength, kTransferEncoding, kAuthorization };
 
+  std::size_t Run(std::string_view bytes, bool one_request);
   void HeadByte(char c);
   void RequestLineByte(char c);
   void EndRequestLine();
