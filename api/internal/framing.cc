@@ -103,12 +103,18 @@ std::size_t RequestFraming::Run(std::string_view bytes, bool one_request) {
       if (one_request) break;
     }
   }
-  return state_ == State::kFailed ? request_start : i;
+  if (state_ != State::kFailed) return i;
+  // For the log: the rest of a bad request line, as far as this feed has it.
+  for (; line_open_ && i < bytes.size() && bytes[i] != '\r' && bytes[i] != '\n'; ++i) {
+    if (line_size_ < line_.size()) line_[line_size_++] = bytes[i];
+  }
+  return request_start;
 }
 
 void RequestFraming::HeadByte(char c) {
   if (++head_bytes_ > kMaxHead) return Fail(FramingVerdict::kTooLarge, "request head too large");
   if (c == '\n') {
+    line_open_ = false;
     if (state_ == State::kRequestLine) {
       EndRequestLine();
     } else {
@@ -129,9 +135,14 @@ void RequestFraming::HeadByte(char c) {
   const auto u = static_cast<unsigned char>(c);
   const bool tab = c == '\t';
   if ((u < 0x20 && !tab) || u == 0x7f) {
+    if (state_ == State::kRequestLine && line_size_ < line_.size()) line_[line_size_++] = c;
+    line_open_ = state_ == State::kRequestLine;
     return Fail(FramingVerdict::kBadRequest, "control byte in request head");
   }
-  if (state_ == State::kRequestLine) return RequestLineByte(c);
+  if (state_ == State::kRequestLine) {
+    line_open_ = true;
+    return RequestLineByte(c);
+  }
   if (line_empty_ && (c == ' ' || tab)) {
     return Fail(FramingVerdict::kBadRequest, "folded header line");
   }
@@ -158,8 +169,7 @@ void RequestFraming::HeadByte(char c) {
 
 void RequestFraming::RequestLineByte(char c) {
   line_empty_ = false;
-  if (line_size_ < line_.size()) line_[line_size_] = c;
-  ++line_size_;
+  if (line_size_ < line_.size()) line_[line_size_++] = c;
   if (c == '\t') return Fail(FramingVerdict::kBadRequest, "tab in request line");
   if (c == ' ') {
     if (++spaces_ > 2) return Fail(FramingVerdict::kBadRequest, "malformed request line");
@@ -176,7 +186,6 @@ void RequestFraming::RequestLineByte(char c) {
 
 void RequestFraming::EndRequestLine() {
   if (line_empty_) return Fail(FramingVerdict::kBadRequest, "empty request line");
-  line_size_ = std::min(line_size_, line_.size());
   if (spaces_ != 2 || version_bytes_ != 8 || (tail_ != kHttp11 && tail_ != kHttp10) ||
       line_[0] == ' ' ||
       (line_size_ >= 2 &&

@@ -117,6 +117,7 @@ class RequestFraming {
   int chunk_digits_ = 0;
   bool chunk_ext_ = false;
 
+  bool line_open_ = false;  // the request line has not ended yet
   std::size_t line_size_ = 0;
   std::array<char, 256> line_{};
 };
