@@ -24,9 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/server.h"
-#include "tests/api/fakes.h"
-#include "tests/testing/server_process.h"
-#include "vault/admin.h"
+#include "tests/api/server_fixture.h"
 
 namespace strongroom::api {
 namespace {
@@ -122,29 +120,8 @@ double CpuSeconds() {
          static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
 
-class HttpFramingTest : public ::testing::Test {
+class HttpFramingTest : public ServerFixture {
  protected:
-  void SetUp() override {
-    auto inner = store::OpenSqliteStore(dir_.path() + "/vault.db");
-    ASSERT_TRUE(inner.ok()) << inner.status().ToString();
-    store_ = std::make_unique<fakes::FailingStore>(std::move(inner).value());
-    ASSERT_TRUE(vault::CreateIdentity(*store_, keys_, "alice", Clock::Real()).ok());
-    auto key = vault::CreateApiKey(*store_, "alice", model::kScopeRead | model::kScopeWrite,
-                                   std::nullopt, Clock::Real());
-    ASSERT_TRUE(key.ok());
-    key_ = std::string(key->key.view());
-  }
-  void TearDown() override {
-    if (server_) server_->Shutdown();
-  }
-
-  void StartServer(ServerOptions options = {}) {
-    options.listen = "127.0.0.1:0";
-    auto server = Server::Start(options, store_.get(), &keys_, &Clock::Real());
-    ASSERT_TRUE(server.ok()) << server.status().ToString();
-    server_ = std::move(server).value();
-  }
-
   // Sends `request` on a fresh connection: the whole answer and whether the
   // server closed the connection after it.
   std::pair<std::string, bool> Exchange(const std::string& request) {
@@ -182,12 +159,6 @@ class HttpFramingTest : public ::testing::Test {
                                        key_ + "\r\n\r\n");
     EXPECT_EQ(StatusOf(response), 404) << response;
   }
-
-  strongroom::testing::TempDir dir_;
-  fakes::FakeKeyManager keys_;
-  std::unique_ptr<fakes::FailingStore> store_;
-  std::unique_ptr<Server> server_;
-  std::string key_;
 };
 
 const std::string kBody = R"({"type":"CUSTOM","data":{"a":"b"}})";
