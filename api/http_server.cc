@@ -168,7 +168,8 @@ class VaultHandler final : public Http::Handler {
       return ErrorReply(404, "not_found", "no such route");
     }
     std::vector<Http::Method> allowed = AllowedMethods(match.route);
-    if (std::find(allowed.begin(), allowed.end(), request.method()) == allowed.end()) {
+    const Http::Method method = IsGet(request) ? Http::Method::Get : request.method();
+    if (std::find(allowed.begin(), allowed.end(), method) == allowed.end()) {
       Reply reply = ErrorReply(405, "method_not_allowed", "method not allowed on this route");
       reply.allow = std::move(allowed);
       return reply;

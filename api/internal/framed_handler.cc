@@ -58,17 +58,22 @@ void ShutdownLater(Pistache::Async::Promise<ssize_t> sent, std::weak_ptr<Connect
   sent.then([shut](ssize_t) { shut(); }, [shut](std::exception_ptr) { shut(); });
 }
 
-// Our JSON 400/413 for a request that broke a framing rule, then the end of the stream.
-void Refuse(const std::shared_ptr<Tcp::Peer>& peer, const std::shared_ptr<ConnectionState>& state) {
+// Our JSON 400/413 for a request that broke a framing rule (or that
+// Pistache could not parse), then the end of the stream.
+void Refuse(const std::shared_ptr<Tcp::Peer>& peer, const std::shared_ptr<ConnectionState>& state,
+            int status, std::string_view reason) {
   state->dropping = true;
   const RequestFraming& framing = state->framing;
-  const bool too_large = framing.verdict() == FramingVerdict::kTooLarge;
-  HttpError error{too_large ? 413 : 400, too_large ? "payload_too_large" : "bad_request",
-                  std::string(framing.reason())};
+  HttpError error{status, "bad_request", std::string(reason)};
+  if (status == 413) error.error = "payload_too_large";
+  if (status == 500) {  // SPEC 5a: a generic message
+    error.error = "internal_error";
+    error.message = "internal error";
+  }
   const std::string body = ErrorBody(error);
   std::string response = ResponseHead(error.http_status, "application/json", body.size(), "", true);
   response += body;
-  LogRefused(state->policy->json_log, framing.request_line(), error.http_status, framing.reason());
+  LogRefused(state->policy->json_log, framing.request_line(), error.http_status, reason);
   const std::size_t size = response.size();
   ShutdownLater(peer->send(Pistache::RawBuffer(std::move(response), size)), state, peer->fd(),
                 SHUT_WR);
@@ -128,7 +133,6 @@ FramedHandler::FramedHandler(std::shared_ptr<Http::Handler> inner,
 
 FramedHandler::FramedHandler(const FramedHandler& other)
     : Http::Handler(other),
-      std::enable_shared_from_this<FramedHandler>(),
       inner_(std::static_pointer_cast<Http::Handler>(other.inner_->clone())),
       policy_(other.policy_) {
   inner_->setMaxRequestSize(other.inner_->getMaxRequestSize());
@@ -142,17 +146,7 @@ std::shared_ptr<Tcp::Handler> FramedHandler::clone() const {
 void FramedHandler::onRequest(const Http::Request& /*request*/, Http::ResponseWriter /*response*/) {
 }
 
-void FramedHandler::Wire() {
-  if (wired_) return;
-  wired_ = true;
-  Tcp::Transport* transport = this->transport();
-  std::shared_ptr<FramedHandler> self = shared_from_this();
-  transport->init(inner_);  // the inner handler learns its transport
-  transport->init(self);    // and the transport keeps calling us
-}
-
 void FramedHandler::onConnection(const std::shared_ptr<Tcp::Peer>& peer) {
-  Wire();
   auto state = std::make_shared<ConnectionState>(policy_);
   peer->putData(kStateKey, state);
   static_cast<Tcp::Handler&>(*inner_).onConnection(peer);  // Pistache's parser
@@ -175,12 +169,50 @@ void FramedHandler::onInput(const char* buffer, size_t len,
   while (!rest.empty() && !state->dropping) {
     const std::size_t accepted = state->framing.FeedRequest(rest);
     if (accepted > 0) {
-      static_cast<Tcp::Handler&>(*inner_).onInput(rest.data(), accepted, peer);
+      Dispatch(rest.data(), accepted, peer);
       rest.remove_prefix(accepted);
     }
-    if (state->framing.verdict() != FramingVerdict::kOk) {
-      if (!state->dropping) Refuse(peer, state);
+    const RequestFraming& framing = state->framing;
+    if (framing.verdict() != FramingVerdict::kOk) {
+      if (!state->dropping) {
+        Refuse(peer, state, framing.verdict() == FramingVerdict::kTooLarge ? 413 : 400,
+               framing.reason());
+      }
       return;
+    }
+  }
+}
+
+void FramedHandler::Dispatch(const char* data, size_t len, const std::shared_ptr<Tcp::Peer>& peer) {
+  std::shared_ptr<Http::RequestParser> parser = Http::Handler::getParser(peer);
+  Http::Request& request = parser->request;
+  bool handling = false;
+  try {
+    // Framing keeps requests far below the parser's limit; over it is a 413 all the same.
+    if (!parser->feed(data, len)) {
+      parser->reset();
+      if (auto state = StateOf(peer)) Refuse(peer, state, 413, "request too large");
+      return;
+    }
+    if (parser->parse() != Http::Private::State::Done) return;
+    Http::ResponseWriter response(request.version(), transport(), inner_.get(), peer);
+    request.copyAddress(peer->address());
+    auto connection = request.headers().tryGet<Http::Header::Connection>();
+    response.headers().add<Http::Header::Connection>(connection ? connection->control()
+                                                                : Http::ConnectionControl::Close);
+    peer->setIdle(false);
+    handling = true;
+    inner_->onRequest(request, std::move(response));
+    parser->reset();
+  } catch (...) {
+    // Pistache's parser throws on what it cannot read (a typed header it
+    // rejects, an unknown method); its message stays here. The inner
+    // handler catches its own exceptions, so `handling` is a last resort.
+    parser->reset();
+    std::shared_ptr<ConnectionState> state = StateOf(peer);
+    if (state && !state->dropping) {
+      Refuse(peer, state, handling ? 500 : 400,
+             handling ? "unhandled exception" : "malformed request");
     }
   }
 }

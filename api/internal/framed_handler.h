@@ -10,12 +10,12 @@
 // next (pipelined) request and cannot disagree with us about where it starts.
 // Over `max_connections` open connections, a new connection is shut at once.
 //
-// Http::Handler's own onInput/onConnection are private, so FramedHandler
-// wraps the real handler (`inner`) instead of deriving from it: on its first
-// connection each worker's clone points its Pistache transport at the inner
-// handler once (Transport::init, a public call, associates a handler with a
-// transport) and back at itself, so the inner handler can send responses and
-// arm timers while the transport keeps calling FramedHandler.
+// Http::Handler's own onInput is private, so FramedHandler wraps the real
+// handler (`inner`) instead of deriving from it, and runs Pistache's request
+// parser itself (getParser, feed, parse: public API), as Http::Handler's
+// onInput does, but with our answers where Pistache's would carry a library
+// message: a request Pistache cannot parse (a typed header it rejects, an
+// unknown method) is our 400 bad_request, and the connection is closed.
 //
 // Thread safety: Pistache clones the handler per worker thread; a clone and
 // its connections are used by that worker only. ConnectionPolicy is shared.
@@ -55,8 +55,7 @@ std::string ResponseHead(int status, std::string_view content_type, std::size_t 
 // a warning). So the accept thread never meets EMFILE because of clients.
 int ConnectionCapForFdLimit(int max_connections);
 
-class FramedHandler final : public Pistache::Http::Handler,
-                            public std::enable_shared_from_this<FramedHandler> {
+class FramedHandler final : public Pistache::Http::Handler {
  public:
   FramedHandler(std::shared_ptr<Pistache::Http::Handler> inner,
                 std::shared_ptr<ConnectionPolicy> policy);
@@ -78,11 +77,12 @@ class FramedHandler final : public Pistache::Http::Handler,
   void onDisconnection(const std::shared_ptr<Pistache::Tcp::Peer>& peer) override;
   void onInput(const char* buffer, size_t len,
                const std::shared_ptr<Pistache::Tcp::Peer>& peer) override;
-  void Wire();
+  // Parses `len` bytes of one request with Pistache's parser and, once it is
+  // complete, hands it to the inner handler.
+  void Dispatch(const char* data, size_t len, const std::shared_ptr<Pistache::Tcp::Peer>& peer);
 
   std::shared_ptr<Pistache::Http::Handler> inner_;
   std::shared_ptr<ConnectionPolicy> policy_;
-  bool wired_ = false;
 };
 
 }  // namespace strongroom::api::internal

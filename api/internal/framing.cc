@@ -68,7 +68,6 @@ void RequestFraming::StartRequest() {
   content_lengths_ = transfer_encodings_ = authorizations_ = 0;
   content_length_bad_ = chunked_ = false;
   content_length_ = 0;
-  line_size_ = 0;
   spaces_ = 0;
   version_bytes_ = 0;
   tail_ = 0;
@@ -113,6 +112,7 @@ std::size_t RequestFraming::Run(std::string_view bytes, bool one_request) {
 
 void RequestFraming::HeadByte(char c) {
   if (++head_bytes_ > kMaxHead) return Fail(FramingVerdict::kTooLarge, "request head too large");
+  if (head_bytes_ == 1 && state_ == State::kRequestLine) line_size_ = 0;  // a new request
   if (c == '\n') {
     line_open_ = false;
     if (state_ == State::kRequestLine) {

@@ -52,7 +52,8 @@ class RequestFraming {
   FramingVerdict verdict() const { return verdict_; }
   // Why verdict() is not kOk (a short constant text, for the log).
   std::string_view reason() const { return reason_; }
-  // The start of the request line of the current (or the bad) request, raw:
+  // The start of the request line of the current (or the last, or the bad)
+  // request, raw:
   // escape before logging.
   std::string_view request_line() const { return std::string_view(line_.data(), line_size_); }
 

@@ -106,13 +106,13 @@ std::vector<Http::Method> AllowedMethods(Route route) {
     case Route::kWhoami:
     case Route::kList:
     case Route::kTotp:
-      return {Http::Method::Get, Http::Method::Head};
+      return {Http::Method::Get};
     case Route::kCredential:
-      return {Http::Method::Get, Http::Method::Head, Http::Method::Put, Http::Method::Delete};
+      return {Http::Method::Get, Http::Method::Put, Http::Method::Delete};
     case Route::kBackup:
       return {Http::Method::Post};
     case Route::kMcp:
-      return {Http::Method::Get, Http::Method::Head, Http::Method::Post};
+      return {Http::Method::Get, Http::Method::Post};
     case Route::kOther:
       break;
   }

@@ -40,7 +40,8 @@ Reply ErrorReply(int http_status, std::string error, std::string message);
 std::optional<std::string> HeaderValue(const Pistache::Http::Request& request,
                                        const std::string& name);
 
-// The methods a route answers (HEAD is answered wherever GET is).
+// The methods a route answers (the Allow header of a 405). HEAD is answered
+// wherever GET is, and not listed.
 std::vector<Pistache::Http::Method> AllowedMethods(Route route);
 
 // Whether the client asked to close the connection after this response

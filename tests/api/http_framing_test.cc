@@ -203,6 +203,24 @@ TEST_F(HttpFramingTest, BadContentLengthIsBadRequest) {
   ExpectNotStored("te");
 }
 
+// Pistache's parser rejects some header values and methods with its own
+// message (it answered "500 Invalid port: :1", "500 Invalid Date format"...):
+// now they are our JSON 400 with no library text, and the connection closes.
+TEST_F(HttpFramingTest, WhatPistacheCannotParseIsOurBadRequest) {
+  StartServer();
+  for (const char* header : {"Host: [::1", "Host: a:99999999999", "Cache-Control: max-age=abc",
+                             "Date: yesterday", "Accept: text/html;q=5", "Content-Type: ???"}) {
+    SCOPED_TRACE(header);
+    ExpectRefused(std::string("GET /healthz HTTP/1.1\r\n") + header + "\r\n\r\n", 400,
+                  "bad_request");
+  }
+  ExpectRefused("FOO /healthz HTTP/1.1\r\n\r\n", 400, "bad_request");
+  for (const char* text : {"Invalid", "Unknown", "port", "format"}) {
+    auto [response, closed] = Exchange("GET /healthz HTTP/1.1\r\nHost: [::1\r\n\r\n");
+    EXPECT_EQ(response.find(text), std::string::npos) << response;
+  }
+}
+
 // Address space of this process (kB): a reservation for a huge body would show.
 long VmPeakKb() {
   std::ifstream status("/proc/self/status");
