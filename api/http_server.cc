@@ -25,10 +25,12 @@
 #include <nlohmann/json.hpp>
 
 #include "api/internal/access_log.h"
+#include "api/internal/framed_handler.h"
 #include "api/internal/http_status.h"
 #include "api/internal/metrics.h"
 #include "api/internal/put_body.h"
 #include "api/internal/rate_limit.h"
+#include "api/internal/reply.h"
 #include "api/internal/routes.h"
 #include "api/mcp_handler.h"
 #include "api/render.h"
@@ -41,99 +43,17 @@ namespace strongroom::api {
 namespace {
 
 namespace Http = Pistache::Http;
+using internal::AllowedMethods;
+using internal::ErrorReply;
+using internal::HeaderValue;
+using internal::JsonReply;
 using internal::Match;
 using internal::MatchPath;
 using internal::NeedsKey;
 using internal::PercentDecode;
+using internal::Reply;
 using internal::Route;
 using nlohmann::ordered_json;
-
-// Pistache 0.0.5 has no typed WWW-Authenticate or Retry-After header; these
-// two are what Collection::add<> needs to write them.
-class WwwAuthenticateHeader final : public Http::Header::Header {
- public:
-  NAME("WWW-Authenticate")
-  void write(std::ostream& os) const override { os << "Bearer"; }
-};
-class RetryAfterHeader final : public Http::Header::Header {
- public:
-  NAME("Retry-After")
-  RetryAfterHeader() = default;
-  explicit RetryAfterHeader(int seconds) : seconds_(seconds) {}
-  void write(std::ostream& os) const override { os << seconds_; }
-
- private:
-  int seconds_ = 1;
-};
-
-// The response of one request, built by a route and written once by the guard.
-struct Reply {
-  int status = 200;
-  std::string body;  // empty for 204
-  bool json = true;
-  bool text = false;  // text/plain (GET /metrics) instead of JSON
-  std::optional<internal::HttpError> error;
-  std::vector<Http::Method> allow;          // 405 only
-  int retry_after_seconds = 1;              // with error->retry_after
-  std::optional<std::int64_t> identity_id;  // for the access log, when known
-};
-
-Reply JsonReply(int status, const ordered_json& body) {
-  Reply reply;
-  reply.status = status;
-  reply.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  return reply;
-}
-
-Reply ErrorReply(const Status& status) {
-  Reply reply;
-  reply.error = internal::MapStatus(status);
-  reply.status = reply.error->http_status;
-  reply.body = internal::ErrorBody(*reply.error);
-  return reply;
-}
-
-Reply ErrorReply(int http_status, std::string error, std::string message) {
-  Reply reply;
-  reply.error = internal::HttpError{http_status, std::move(error), std::move(message)};
-  reply.status = http_status;
-  reply.body = internal::ErrorBody(*reply.error);
-  return reply;
-}
-
-// The value of request header `name` as sent, or nullopt. Pistache keeps a raw
-// copy of every header; typed headers are written back as a fallback.
-std::optional<std::string> HeaderValue(const Http::Request& request, const std::string& name) {
-  const auto& headers = request.headers();
-  if (auto raw = headers.tryGetRaw(name)) return raw->value();
-  if (auto typed = headers.tryGet(name)) {
-    std::ostringstream os;
-    typed->write(os);
-    return os.str();
-  }
-  return std::nullopt;
-}
-
-std::vector<Http::Method> AllowedMethods(Route route) {
-  switch (route) {
-    case Route::kHealthz:
-    case Route::kReadyz:
-    case Route::kMetrics:
-    case Route::kWhoami:
-    case Route::kList:
-    case Route::kTotp:
-      return {Http::Method::Get};
-    case Route::kCredential:
-      return {Http::Method::Get, Http::Method::Put, Http::Method::Delete};
-    case Route::kBackup:
-      return {Http::Method::Post};
-    case Route::kMcp:
-      return {Http::Method::Get, Http::Method::Post};
-    case Route::kOther:
-      break;
-  }
-  return {};
-}
 
 // State shared by every clone of the handler (Pistache clones it per worker).
 struct ServerState {
@@ -144,6 +64,11 @@ struct ServerState {
   std::unique_ptr<internal::RequestLimits> limits;  // null: no limits
   bool json_log = false;
 };
+
+// GET, or HEAD: answered as GET, without the body (SPEC 5a).
+bool IsGet(const Http::Request& request) {
+  return request.method() == Http::Method::Get || request.method() == Http::Method::Head;
+}
 
 class VaultHandler final : public Http::Handler {
  public:
@@ -167,14 +92,17 @@ class VaultHandler final : public Http::Handler {
       // One guard for every route; the exception text may carry anything, so
       // neither the client nor the log gets it.
       spdlog::error("unhandled exception in {} {}", Http::methodString(request.method()),
-                    request.resource());
+                    internal::EscapeForLog(request.resource()));
       reply = ErrorReply(InternalError("unhandled exception"));
     }
     try {
-      Send(request, reply, response);
+      Pistache::Async::Promise<ssize_t> sent = internal::SendReply(request, reply, response);
+      // Connection: close (SPEC 5a): the connection ends after this response.
+      if (internal::WantsClose(request))
+        internal::FramedHandler::CloseAfter(response, std::move(sent));
     } catch (...) {
       spdlog::warn("failed to send a response to {} {}", Http::methodString(request.method()),
-                   request.resource());
+                   internal::EscapeForLog(request.resource()));
     }
     // The body may hold secret data (GET, MCP vault.get); Pistache has copied it.
     SecureWipe(reply.body.data(), reply.body.size());
@@ -240,7 +168,8 @@ class VaultHandler final : public Http::Handler {
       return ErrorReply(404, "not_found", "no such route");
     }
     std::vector<Http::Method> allowed = AllowedMethods(match.route);
-    if (std::find(allowed.begin(), allowed.end(), request.method()) == allowed.end()) {
+    const Http::Method method = IsGet(request) ? Http::Method::Get : request.method();
+    if (std::find(allowed.begin(), allowed.end(), method) == allowed.end()) {
       Reply reply = ErrorReply(405, "method_not_allowed", "method not allowed on this route");
       reply.allow = std::move(allowed);
       return reply;
@@ -284,7 +213,7 @@ class VaultHandler final : public Http::Handler {
                       content_type = header("Content-Type"),
                       version = header("MCP-Protocol-Version"), session = header("Mcp-Session-Id"),
                       origin = header("Origin"), host = header("Host");
-    const std::string method = Http::methodString(request.method());
+    const std::string method = IsGet(request) ? "GET" : Http::methodString(request.method());
     McpHttpResponse mcp =
         state_->mcp->Handle(McpHttpRequest{method, authorization, accept, content_type, version,
                                            session, origin, host, request.body()});
@@ -310,8 +239,7 @@ class VaultHandler final : public Http::Handler {
     const std::string authorization = HeaderValue(request, "Authorization").value_or("");
     // The hot reads: the vault checks the key in the same store read as the
     // credential; GET renders without a DOM.
-    if ((match.route == Route::kCredential && request.method() == Http::Method::Get) ||
-        match.route == Route::kTotp) {
+    if ((match.route == Route::kCredential && IsGet(request)) || match.route == Route::kTotp) {
       if (std::optional<std::string> name = PercentDecode(match.raw_name)) {
         const auto caller = vault::Caller::WithAuthorization(authorization);
         if (match.route == Route::kTotp) return Render(ToJson(vault.Totp(caller, *name)));
@@ -353,7 +281,10 @@ class VaultHandler final : public Http::Handler {
       reply.json = false;
       return reply;
     }
-    // PUT (GET was answered above). Scope before body checks: a read-only key
+    if (request.method() != Http::Method::Put) {  // cannot happen: GET and HEAD were answered
+      return ErrorReply(InternalError("unexpected method"));
+    }
+    // PUT (GET and HEAD were answered above). Scope before body checks: a read-only key
     // learns nothing from 4xx details.
     Status checked = vault::Authorize(principal, vault::Operation::kPut);
     if (checked.ok()) {
@@ -384,36 +315,11 @@ class VaultHandler final : public Http::Handler {
     return reply;
   }
 
-  static void Send(const Http::Request& request, const Reply& reply,
-                   Http::ResponseWriter& response) {
-    auto& headers = response.headers();
-    // Pistache 0.0.5 answers every request without a Connection header with
-    // "Connection: Close", but HTTP/1.1 connections are persistent by default
-    // (RFC 9112 section 9.3): keep them open unless the client asked otherwise.
-    if (request.version() == Http::Version::Http11 &&
-        !request.headers().has<Http::Header::Connection>()) {
-      headers.remove<Http::Header::Connection>();
-      headers.add<Http::Header::Connection>(Http::ConnectionControl::KeepAlive);
-    }
-    if (reply.error && reply.error->www_authenticate) headers.add<WwwAuthenticateHeader>();
-    if (reply.error && reply.error->retry_after) {
-      headers.add<RetryAfterHeader>(reply.retry_after_seconds);
-    }
-    if (!reply.allow.empty()) headers.add<Http::Header::Allow>(reply.allow);
-    const auto code = static_cast<Http::Code>(reply.status);
-    if (reply.text) {
-      response.send(code, reply.body, MIME(Text, Plain));
-      return;
-    }
-    if (reply.status == 204 || !reply.json) {
-      response.send(code);
-      return;
-    }
-    response.send(code, reply.body, MIME(Application, Json));
-  }
-
   std::shared_ptr<ServerState> state_;
 };
+
+// Pistache's own default for the time a request's head and body may take.
+constexpr std::chrono::seconds kHeadTimeout{60};
 
 class PistacheServer final : public Server {
  public:
@@ -429,12 +335,24 @@ class PistacheServer final : public Server {
       // JSON 413 (from CheckPutBody); only absurd requests hit Pistache's.
       std::size_t pistache_limit =
           std::max<std::size_t>(1 << 20, options.max_body_bytes * 2 + 16384);
+      // Idle keep-alive connections close after idle_timeout (SPEC 5a); a
+      // connection that never sends a request is idle too.
+      const auto idle = std::chrono::seconds(std::max(1, options.idle_timeout_seconds));
       auto endpoint_options = Http::Endpoint::options()
                                   .threads(std::max(1, options.threads))
                                   .flags(Pistache::Tcp::Options::ReuseAddr)
-                                  .maxRequestSize(pistache_limit);
+                                  .maxRequestSize(pistache_limit)
+                                  .keepaliveTimeout(idle)
+                                  .headerTimeout(std::min<std::chrono::seconds>(idle, kHeadTimeout))
+                                  .bodyTimeout(kHeadTimeout);
       endpoint_->init(endpoint_options);
-      endpoint_->setHandler(std::make_shared<VaultHandler>(state_));
+      auto policy = std::make_shared<internal::ConnectionPolicy>();
+      policy->max_body_bytes = options.max_body_bytes;
+      policy->max_connections = internal::ConnectionCapForFdLimit(options.max_connections);
+      policy->json_log = options.json_log;
+      auto inner = std::make_shared<VaultHandler>(state_);
+      inner->setMaxRequestSize(pistache_limit);
+      endpoint_->setHandler(std::make_shared<internal::FramedHandler>(inner, policy));
       if (!options.tls_cert.empty()) {
         endpoint_->useSSL(options.tls_cert, options.tls_key);
         if (!options.client_ca.empty()) endpoint_->useSSLAuth(options.client_ca);

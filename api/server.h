@@ -24,7 +24,12 @@ struct ServerOptions {
   std::string listen = "127.0.0.1:8700";  // host:port; port 0 binds a free port
   int threads = 2;
   std::size_t max_body_bytes = 64 * 1024;  // larger bodies get 413
-  std::string tls_cert;                    // PEM paths; empty = plain HTTP
+  // SPEC 5a: open connections beyond this are closed at once (also lowered to
+  // what RLIMIT_NOFILE allows); idle keep-alive connections close after
+  // idle_timeout_seconds.
+  int max_connections = 1024;
+  int idle_timeout_seconds = 60;
+  std::string tls_cert;  // PEM paths; empty = plain HTTP
   std::string tls_key;
   std::string client_ca;              // non-empty = require client certificates (mTLS)
   bool mcp_underscore_names = false;  // vault_get instead of vault.get

@@ -122,6 +122,8 @@ Status RunServe(const ServeOptions& options) {
   server_options.tls_key = config.server.tls_key;
   server_options.client_ca = config.server.client_ca;
   server_options.mcp_underscore_names = config.server.mcp_tool_names == "underscore";
+  server_options.max_connections = config.server.max_connections;
+  server_options.idle_timeout_seconds = config.server.idle_timeout;
   if (!dev_paths) {  // SPEC 14: `serve --dev` applies no limits
     server_options.auth_failures_per_minute_per_ip = config.limits.auth_failures_per_minute_per_ip;
     server_options.requests_per_second_per_identity =

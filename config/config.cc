@@ -23,7 +23,9 @@ namespace {
 constexpr int kMaxThreads = 256;
 constexpr int kMaxLimit = 1000000;  // [limits] values
 constexpr int kMaxPoolSize = 1024;
-constexpr std::size_t kMaxTokenLabel = 32;  // PKCS#11 CK_TOKEN_INFO.label is 32 bytes
+constexpr int kMaxConnections = 1000000;       // server.max_connections
+constexpr int kMaxIdleTimeoutSeconds = 86400;  // server.idle_timeout
+constexpr std::size_t kMaxTokenLabel = 32;     // PKCS#11 CK_TOKEN_INFO.label is 32 bytes
 constexpr std::size_t kMaxSecretFileBytes = 4096;
 
 Status ConfigError(const std::string& source, std::string_view key, std::string_view reason) {
@@ -148,6 +150,8 @@ Status ReadServer(const std::string& source, const toml::table* table, ServerCon
   reader.String("tls_key", &out.tls_key);
   reader.String("client_ca", &out.client_ca);
   reader.String("mcp_tool_names", &out.mcp_tool_names);
+  reader.Int("max_connections", &out.max_connections, 1, kMaxConnections);
+  reader.Int("idle_timeout", &out.idle_timeout, 1, kMaxIdleTimeoutSeconds);
   if (table != nullptr) SR_RETURN_IF_ERROR(reader.Read(*table));
 
   if (!ParseHostPort(out.listen)) {

@@ -30,6 +30,8 @@ struct ServerConfig {
   std::string tls_key;                    // optional: PEM file (with tls_cert)
   std::string client_ca;                  // optional: PEM file; enables mTLS (needs tls_cert)
   std::string mcp_tool_names = "dotted";  // "dotted" (vault.get) or "underscore" (vault_get)
+  int max_connections = 1024;             // 1..1000000: open connections beyond are closed
+  int idle_timeout = 60;                  // seconds, 1..86400: idle keep-alive connections close
 };
 
 struct StoreConfig {

@@ -24,9 +24,19 @@ struct AccessRecord {
   std::string_view key_id;                  // public key id of the presented key, if any
 };
 
+// `bytes` safe for a log line (SPEC 5a): printable ASCII stays, a backslash
+// becomes "\\" and every other byte (control characters, ESC, DEL, anything
+// above 0x7f, so also invalid UTF-8) becomes "\xHH".
+std::string EscapeForLog(std::string_view bytes);
+
 // 16 random hex digits.
 std::string NewRequestId();
 
+// The method and path (text form) are escaped here.
 void LogAccess(bool json, const AccessRecord& record);
+
+// A request refused before it reached a route (framing, SPEC 5a): the start of
+// its request line (escaped here), the status and the reason.
+void LogRefused(bool json, std::string_view request_line, int status, std::string_view reason);
 
 }  // namespace strongroom::api::internal

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "tests/api/fakes.h"
+#include "tests/api/server_fixture.h"
 #include "tests/testing/http_client.h"
 #include "tests/testing/server_process.h"
 #include "vault/admin.h"
@@ -16,27 +16,12 @@ using nlohmann::json;
 using strongroom::testing::HttpClient;
 using strongroom::testing::HttpResponse;
 
-class HttpServerTest : public ::testing::Test {
+class HttpServerTest : public ServerFixture {
  protected:
   void SetUp() override {
-    auto inner = store::OpenSqliteStore(dir_.path() + "/vault.db");
-    ASSERT_TRUE(inner.ok()) << inner.status().ToString();
-    store_ = std::make_unique<fakes::FailingStore>(std::move(inner).value());
-    ASSERT_TRUE(vault::CreateIdentity(*store_, keys_, "alice", Clock::Real()).ok());
-    auto key = vault::CreateApiKey(*store_, "alice", model::kScopeRead | model::kScopeWrite,
-                                   std::nullopt, Clock::Real());
-    ASSERT_TRUE(key.ok());
-    key_ = std::string(key->key.view());
-    ServerOptions options;
-    options.listen = "127.0.0.1:0";
-    auto server = Server::Start(options, store_.get(), &keys_, &Clock::Real());
-    ASSERT_TRUE(server.ok()) << server.status().ToString();
-    server_ = std::move(server).value();
-    ASSERT_NE(server_->port(), 0);
+    ServerFixture::SetUp();
+    ASSERT_NO_FATAL_FAILURE(StartServer());
     client_ = std::make_unique<HttpClient>("http://127.0.0.1:" + std::to_string(server_->port()));
-  }
-  void TearDown() override {
-    if (server_) server_->Shutdown();
   }
 
   static void ExpectJsonError(const HttpResponse& r, long status, const std::string& error) {
@@ -49,12 +34,7 @@ class HttpServerTest : public ::testing::Test {
     EXPECT_TRUE(body["message"].is_string()) << r.body;
   }
 
-  strongroom::testing::TempDir dir_;
-  fakes::FakeKeyManager keys_;
-  std::unique_ptr<fakes::FailingStore> store_;
-  std::unique_ptr<Server> server_;
   std::unique_ptr<HttpClient> client_;
-  std::string key_;
 };
 
 TEST_F(HttpServerTest, ProbesAnswer) {

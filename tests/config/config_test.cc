@@ -190,6 +190,26 @@ TEST(ConfigTest, ThreadsOutOfRange) {
   ExpectConfigError("[server]\nthreads = -1\n" + std::string(kMinimal), "server.threads");
 }
 
+TEST(ConfigTest, ConnectionLimits) {
+  auto config = ParseConfig(std::string(kMinimal), "t.toml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->server.max_connections, 1024);
+  EXPECT_EQ(config->server.idle_timeout, 60);
+  config = ParseConfig("[server]\nmax_connections = 50\nidle_timeout = 5\n" + std::string(kMinimal),
+                       "t.toml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->server.max_connections, 50);
+  EXPECT_EQ(config->server.idle_timeout, 5);
+  ExpectConfigError("[server]\nmax_connections = 0\n" + std::string(kMinimal),
+                    "server.max_connections", "between 1 and 1000000");
+  ExpectConfigError("[server]\nmax_connections = \"many\"\n" + std::string(kMinimal),
+                    "server.max_connections", "expected an integer, got a string");
+  ExpectConfigError("[server]\nidle_timeout = 0\n" + std::string(kMinimal), "server.idle_timeout",
+                    "between 1 and 86400");
+  ExpectConfigError("[server]\nidle_timeout = 1.5\n" + std::string(kMinimal), "server.idle_timeout",
+                    "expected an integer, got a float");
+}
+
 TEST(ConfigTest, BadListenAddresses) {
   for (const char* listen : {"8700", "127.0.0.1", ":8700", "127.0.0.1:", "127.0.0.1:65536",
                              "127.0.0.1:http", "[::1:8700", "host name:80", "127.0.0.1:123456"}) {
