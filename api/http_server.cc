@@ -5,6 +5,8 @@
 // every handler runs inside one guard (HandleGuarded) that turns any exception
 // into a 500 without e.what(), so Pistache's own fallback (which sends e.what())
 // is never reached from our code.
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -30,6 +32,7 @@
 #include "api/internal/put_body.h"
 #include "api/internal/rate_limit.h"
 #include "api/internal/routes.h"
+#include "api/internal/tls_front.h"
 #include "api/mcp_handler.h"
 #include "api/render.h"
 #include "api/server.h"
@@ -143,6 +146,10 @@ struct ServerState {
   std::unique_ptr<internal::Metrics> metrics;
   std::unique_ptr<internal::RequestLimits> limits;  // null: no limits
   bool json_log = false;
+  // HTTPS through our TLS front: every request must come through it. Set
+  // before Pistache listens; the front itself once it is started.
+  bool behind_tls_front = false;
+  std::atomic<const internal::TlsFront*> tls_front{nullptr};
 };
 
 class VaultHandler final : public Http::Handler {
@@ -160,9 +167,12 @@ class VaultHandler final : public Http::Handler {
     std::string ip;
     Reply reply;
     try {
-      if (state_->limits && NeedsKey(match.route)) ip = request.address().host();
+      const std::optional<std::string> client = ClientHost(request);
+      if (client && state_->limits && NeedsKey(match.route)) ip = *client;
       const int wait = ip.empty() ? 0 : state_->limits->Check(ip, key_id);
-      reply = wait > 0 ? RateLimited(wait) : Handle(request, match);
+      reply = !client    ? ErrorReply(403, "forbidden", "connect through the HTTPS listener")
+              : wait > 0 ? RateLimited(wait)
+                         : Handle(request, match);
     } catch (...) {
       // One guard for every route; the exception text may carry anything, so
       // neither the client nor the log gets it.
@@ -192,6 +202,24 @@ class VaultHandler final : public Http::Handler {
   }
 
  private:
+  // The client's address. Behind the TLS front the peer is the front's
+  // loopback connection: the front knows the real client, and a request that
+  // did not come through it (a local process on the internal port, bypassing
+  // TLS and mTLS) has none.
+  std::optional<std::string> ClientHost(const Http::Request& request) const {
+    if (!state_->behind_tls_front) {
+      if (!state_->limits) return std::string();  // not needed
+      return request.address().host();
+    }
+    const internal::TlsFront* front = state_->tls_front.load();
+    const Pistache::Address& peer = request.address();
+    if (front == nullptr || peer.host() != "127.0.0.1") return std::nullopt;
+    // Pistache 0.0.5 reports the peer port still in network byte order. Only
+    // that reading is tried: trying both would let a local process pick the
+    // swapped port of a live front connection.
+    return front->ClientHost(ntohs(static_cast<std::uint16_t>(peer.port())));
+  }
+
   // The key id of the API key presented to a keyed route ("" if none or malformed).
   static std::string PresentedKeyId(const Http::Request& request, Route route) {
     if (!NeedsKey(route)) return {};
@@ -423,7 +451,8 @@ class PistacheServer final : public Server {
 
   Result<std::uint16_t> Listen(const ServerOptions& options) {
     try {
-      Pistache::Address address(options.listen);
+      state_->behind_tls_front = !options.tls_cert.empty();
+      Pistache::Address address(state_->behind_tls_front ? "127.0.0.1:0" : options.listen);
       endpoint_ = std::make_unique<Http::Endpoint>(address);
       // Pistache's own limit sits well above ours so oversized bodies get our
       // JSON 413 (from CheckPutBody); only absurd requests hit Pistache's.
@@ -435,12 +464,9 @@ class PistacheServer final : public Server {
                                   .maxRequestSize(pistache_limit);
       endpoint_->init(endpoint_options);
       endpoint_->setHandler(std::make_shared<VaultHandler>(state_));
-      if (!options.tls_cert.empty()) {
-        endpoint_->useSSL(options.tls_cert, options.tls_key);
-        if (!options.client_ca.empty()) endpoint_->useSSLAuth(options.client_ca);
-      }
       endpoint_->serveThreaded();
       port_ = static_cast<std::uint16_t>(endpoint_->getPort());
+      if (!options.tls_cert.empty()) SR_RETURN_IF_ERROR(StartTlsFront(options));
       return port_;
     } catch (const std::exception& e) {
       // Pistache's bind/parse errors carry the address and errno text, nothing secret.
@@ -455,6 +481,7 @@ class PistacheServer final : public Server {
 
   void Shutdown() override {
     if (stopped_.exchange(true)) return;
+    if (tls_front_) tls_front_->Shutdown();
     if (endpoint_) {
       try {
         endpoint_->shutdown();
@@ -465,9 +492,28 @@ class PistacheServer final : public Server {
   }
 
  private:
+  // HTTPS (SPEC 5a): Pistache's own TLS handshakes block its accept thread, so
+  // Pistache serves plain HTTP on a loopback port and our front terminates TLS
+  // on the public address (api/internal/tls_front.h).
+  Status StartTlsFront(const ServerOptions& options) {
+    SR_ASSIGN_OR_RETURN(tls_front_, internal::TlsFront::Start(internal::TlsFrontOptions{
+                                        .listen = options.listen,
+                                        .upstream_port = port_,
+                                        .cert_file = options.tls_cert,
+                                        .key_file = options.tls_key,
+                                        .client_ca_file = options.client_ca,
+                                        .threads = std::max(1, options.threads),
+                                        .max_connections = options.max_connections,
+                                        .handshake_timeout = options.tls_handshake_timeout}));
+    state_->tls_front = tls_front_.get();
+    port_ = tls_front_->port();
+    return Status::Ok();
+  }
+
   std::unique_ptr<vault::Vault> vault_;
   std::shared_ptr<ServerState> state_;
   std::unique_ptr<Http::Endpoint> endpoint_;
+  std::unique_ptr<internal::TlsFront> tls_front_;
   std::uint16_t port_ = 0;
   std::atomic<bool> stopped_{false};
 };
