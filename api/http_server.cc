@@ -5,8 +5,6 @@
 // every handler runs inside one guard (HandleGuarded) that turns any exception
 // into a 500 without e.what(), so Pistache's own fallback (which sends e.what())
 // is never reached from our code.
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -29,6 +27,7 @@
 #include "api/internal/access_log.h"
 #include "api/internal/http_status.h"
 #include "api/internal/metrics.h"
+#include "api/internal/pistache_headers.h"
 #include "api/internal/put_body.h"
 #include "api/internal/rate_limit.h"
 #include "api/internal/routes.h"
@@ -48,26 +47,10 @@ using internal::Match;
 using internal::MatchPath;
 using internal::NeedsKey;
 using internal::PercentDecode;
+using internal::RetryAfterHeader;
 using internal::Route;
+using internal::WwwAuthenticateHeader;
 using nlohmann::ordered_json;
-
-// Pistache 0.0.5 has no typed WWW-Authenticate or Retry-After header; these
-// two are what Collection::add<> needs to write them.
-class WwwAuthenticateHeader final : public Http::Header::Header {
- public:
-  NAME("WWW-Authenticate")
-  void write(std::ostream& os) const override { os << "Bearer"; }
-};
-class RetryAfterHeader final : public Http::Header::Header {
- public:
-  NAME("Retry-After")
-  RetryAfterHeader() = default;
-  explicit RetryAfterHeader(int seconds) : seconds_(seconds) {}
-  void write(std::ostream& os) const override { os << seconds_; }
-
- private:
-  int seconds_ = 1;
-};
 
 // The response of one request, built by a route and written once by the guard.
 struct Reply {
@@ -146,10 +129,7 @@ struct ServerState {
   std::unique_ptr<internal::Metrics> metrics;
   std::unique_ptr<internal::RequestLimits> limits;  // null: no limits
   bool json_log = false;
-  // HTTPS through our TLS front: every request must come through it. Set
-  // before Pistache listens; the front itself once it is started.
-  bool behind_tls_front = false;
-  std::atomic<const internal::TlsFront*> tls_front{nullptr};
+  const internal::TlsFront* tls_front = nullptr;  // HTTPS: every request comes through it
 };
 
 class VaultHandler final : public Http::Handler {
@@ -167,7 +147,12 @@ class VaultHandler final : public Http::Handler {
     std::string ip;
     Reply reply;
     try {
-      const std::optional<std::string> client = ClientHost(request);
+      // Behind the TLS front the front names the client (none: it bypassed the front).
+      const std::optional<std::string> client =
+          state_->tls_front
+              ? state_->tls_front->ClientHost(request.address().host(), request.address().port())
+          : state_->limits ? request.address().host()
+                           : std::string();
       if (client && state_->limits && NeedsKey(match.route)) ip = *client;
       const int wait = ip.empty() ? 0 : state_->limits->Check(ip, key_id);
       reply = !client    ? ErrorReply(403, "forbidden", "connect through the HTTPS listener")
@@ -202,24 +187,6 @@ class VaultHandler final : public Http::Handler {
   }
 
  private:
-  // The client's address. Behind the TLS front the peer is the front's
-  // loopback connection: the front knows the real client, and a request that
-  // did not come through it (a local process on the internal port, bypassing
-  // TLS and mTLS) has none.
-  std::optional<std::string> ClientHost(const Http::Request& request) const {
-    if (!state_->behind_tls_front) {
-      if (!state_->limits) return std::string();  // not needed
-      return request.address().host();
-    }
-    const internal::TlsFront* front = state_->tls_front.load();
-    const Pistache::Address& peer = request.address();
-    if (front == nullptr || peer.host() != "127.0.0.1") return std::nullopt;
-    // Pistache 0.0.5 reports the peer port still in network byte order. Only
-    // that reading is tried: trying both would let a local process pick the
-    // swapped port of a live front connection.
-    return front->ClientHost(ntohs(static_cast<std::uint16_t>(peer.port())));
-  }
-
   // The key id of the API key presented to a keyed route ("" if none or malformed).
   static std::string PresentedKeyId(const Http::Request& request, Route route) {
     if (!NeedsKey(route)) return {};
@@ -451,8 +418,11 @@ class PistacheServer final : public Server {
 
   Result<std::uint16_t> Listen(const ServerOptions& options) {
     try {
-      state_->behind_tls_front = !options.tls_cert.empty();
-      Pistache::Address address(state_->behind_tls_front ? "127.0.0.1:0" : options.listen);
+      if (!options.tls_cert.empty()) {  // SPEC 5a: our TLS front, plain Pistache behind it
+        SR_ASSIGN_OR_RETURN(tls_front_, internal::TlsFront::Bind(options));
+        state_->tls_front = tls_front_.get();
+      }
+      Pistache::Address address(tls_front_ ? "127.0.0.1:0" : options.listen);
       endpoint_ = std::make_unique<Http::Endpoint>(address);
       // Pistache's own limit sits well above ours so oversized bodies get our
       // JSON 413 (from CheckPutBody); only absurd requests hit Pistache's.
@@ -466,7 +436,7 @@ class PistacheServer final : public Server {
       endpoint_->setHandler(std::make_shared<VaultHandler>(state_));
       endpoint_->serveThreaded();
       port_ = static_cast<std::uint16_t>(endpoint_->getPort());
-      if (!options.tls_cert.empty()) SR_RETURN_IF_ERROR(StartTlsFront(options));
+      if (tls_front_) port_ = tls_front_->Serve(port_);
       return port_;
     } catch (const std::exception& e) {
       // Pistache's bind/parse errors carry the address and errno text, nothing secret.
@@ -492,24 +462,6 @@ class PistacheServer final : public Server {
   }
 
  private:
-  // HTTPS (SPEC 5a): Pistache's own TLS handshakes block its accept thread, so
-  // Pistache serves plain HTTP on a loopback port and our front terminates TLS
-  // on the public address (api/internal/tls_front.h).
-  Status StartTlsFront(const ServerOptions& options) {
-    SR_ASSIGN_OR_RETURN(tls_front_, internal::TlsFront::Start(internal::TlsFrontOptions{
-                                        .listen = options.listen,
-                                        .upstream_port = port_,
-                                        .cert_file = options.tls_cert,
-                                        .key_file = options.tls_key,
-                                        .client_ca_file = options.client_ca,
-                                        .threads = std::max(1, options.threads),
-                                        .max_connections = options.max_connections,
-                                        .handshake_timeout = options.tls_handshake_timeout}));
-    state_->tls_front = tls_front_.get();
-    port_ = tls_front_->port();
-    return Status::Ok();
-  }
-
   std::unique_ptr<vault::Vault> vault_;
   std::shared_ptr<ServerState> state_;
   std::unique_ptr<Http::Endpoint> endpoint_;

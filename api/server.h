@@ -31,8 +31,8 @@ struct ServerOptions {
   // SPEC 5a: a TLS handshake not finished this long after accept is dropped
   // (tests shorten it).
   std::chrono::milliseconds tls_handshake_timeout{10000};
-  int max_connections =
-      1024;  // SPEC 5a server.max_connections (TLS front: open client connections)
+  // SPEC 5a server.max_connections (the TLS front counts its client connections).
+  int max_connections = 1024;
   bool mcp_underscore_names = false;  // vault_get instead of vault.get
   // SPEC 14 [limits]: 401s per client IP per minute and requests per second
   // per API key; over either, 429 rate_limited with Retry-After. 0 = off.

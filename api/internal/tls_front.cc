@@ -26,6 +26,7 @@
 
 #include "api/internal/tls_relay.h"
 #include "api/internal/tls_socket.h"
+#include "api/server.h"
 
 namespace strongroom::api::internal {
 namespace {
@@ -83,6 +84,7 @@ Result<SslCtxPtr> MakeContext(const TlsFrontOptions& options) {
 // State every event loop shares.
 struct Shared {
   TlsFrontOptions options;
+  std::uint16_t upstream_port = 0;  // the plain HTTP server on 127.0.0.1
   SslCtxPtr ctx;
   int listen_fd = -1;
   std::atomic<int> open{0};
@@ -289,7 +291,7 @@ void Loop::Drive(std::uint64_t id, std::uint32_t upstream_events) {
 
 bool Loop::ConnectUpstream(Entry& entry) {
   bool connected = false;
-  const int fd = ConnectLoopback(shared_->options.upstream_port, &connected);
+  const int fd = ConnectLoopback(shared_->upstream_port, &connected);
   if (fd < 0) return false;
   const std::optional<std::uint16_t> port = LocalPort(fd);
   if (!port) {
@@ -345,7 +347,7 @@ class TlsFront::Impl {
   std::once_flag stopped;
 };
 
-Result<std::unique_ptr<TlsFront>> TlsFront::Start(const TlsFrontOptions& options) {
+Result<std::unique_ptr<TlsFront>> TlsFront::Bind(const TlsFrontOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->shared.options = options;
   SR_ASSIGN_OR_RETURN(impl->shared.ctx, MakeContext(options));
@@ -355,8 +357,23 @@ Result<std::unique_ptr<TlsFront>> TlsFront::Start(const TlsFrontOptions& options
     impl->loops.push_back(std::make_unique<Loop>(&impl->shared));
     SR_RETURN_IF_ERROR(impl->loops.back()->Open());
   }
-  for (auto& loop : impl->loops) impl->threads.emplace_back([l = loop.get()] { l->Run(); });
   return std::unique_ptr<TlsFront>(new TlsFront(std::move(impl)));
+}
+
+Result<std::unique_ptr<TlsFront>> TlsFront::Bind(const ServerOptions& options) {
+  return Bind(TlsFrontOptions{.listen = options.listen,
+                              .cert_file = options.tls_cert,
+                              .key_file = options.tls_key,
+                              .client_ca_file = options.client_ca,
+                              .threads = std::max(1, options.threads),
+                              .max_connections = options.max_connections,
+                              .handshake_timeout = options.tls_handshake_timeout});
+}
+
+std::uint16_t TlsFront::Serve(std::uint16_t upstream_port) {
+  impl_->shared.upstream_port = upstream_port;
+  for (auto& loop : impl_->loops) impl_->threads.emplace_back([l = loop.get()] { l->Run(); });
+  return impl_->port;
 }
 
 TlsFront::TlsFront(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -370,6 +387,16 @@ std::optional<std::string> TlsFront::ClientHost(std::uint16_t upstream_local_por
   auto it = impl_->shared.clients.find(upstream_local_port);
   if (it == impl_->shared.clients.end()) return std::nullopt;
   return it->second;
+}
+
+std::optional<std::string> TlsFront::ClientHost(const std::string& peer_host,
+                                                std::uint16_t pistache_peer_port) const {
+  // The front connects from 127.0.0.1 only. Pistache 0.0.5 reports the peer
+  // port still in network byte order; only that reading is tried, since
+  // trying both would let a local process pick the swapped port of a live
+  // front connection.
+  if (peer_host != "127.0.0.1") return std::nullopt;
+  return ClientHost(ntohs(pistache_peer_port));
 }
 
 int TlsFront::open_connections() const { return impl_->shared.open.load(); }

@@ -11,9 +11,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -52,6 +55,34 @@ void MakeCertificates(const std::string& dir) {
         ".csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile " + name + ".ext -out " +
         name + ".pem");
   }
+}
+
+// The TCP ports this process listens on (its socket descriptors matched
+// against /proc/net/tcp).
+std::vector<std::uint16_t> OwnListeningPorts() {
+  std::set<std::string> inodes;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code error;
+    const std::string target = std::filesystem::read_symlink(entry.path(), error).string();
+    if (!error && target.rfind("socket:[", 0) == 0) {
+      inodes.insert(target.substr(8, target.size() - 9));
+    }
+  }
+  std::vector<std::uint16_t> ports;
+  std::ifstream tcp("/proc/net/tcp");
+  std::string line;
+  std::getline(tcp, line);  // the column titles
+  while (std::getline(tcp, line)) {
+    std::istringstream in(line);
+    std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+    in >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >> timeout >>
+        inode;
+    if (state == "0A" && inodes.count(inode) != 0) {  // 0A: LISTEN
+      ports.push_back(
+          static_cast<std::uint16_t>(std::stoi(local.substr(local.find(':') + 1), nullptr, 16)));
+    }
+  }
+  return ports;
 }
 
 // A TCP connection that sends nothing: never a ClientHello.
@@ -130,6 +161,23 @@ TEST_F(TlsFrontTest, HttpsGetWorksAndPlainHttpDoesNot) {
   EXPECT_EQ(json::parse(health.body), (json{{"status", "ok"}}));
   HttpClient plain("http://127.0.0.1:" + std::to_string(server_->port()));
   EXPECT_EQ(plain.Get("/healthz").status, 0);
+}
+
+// The plain server behind the front listens on loopback; a local process that
+// talks to it directly (around TLS and mTLS) is refused.
+TEST_F(TlsFrontTest, RequestsAroundTheFrontAreRefused) {
+  StartServer();
+  std::vector<std::uint16_t> ports = OwnListeningPorts();
+  std::erase(ports, server_->port());
+  ASSERT_EQ(ports.size(), 1u) << "expected one internal listener besides the front";
+  HttpClient direct("http://127.0.0.1:" + std::to_string(ports.front()));
+  for (const std::string path : {"/healthz", "/v0/vault"}) {
+    HttpResponse r = direct.Get(path, key_);
+    EXPECT_EQ(r.status, 403) << path << " " << r.error;
+    EXPECT_EQ(json::parse(r.body, nullptr, false)["error"], "forbidden") << r.body;
+  }
+  HttpClient client(Url(), Trusting());
+  EXPECT_EQ(client.Get("/v0/vault", key_).status, 200);
 }
 
 TEST_F(TlsFrontTest, SilentSocketsDoNotDelayNewClients) {
