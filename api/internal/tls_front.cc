@@ -50,14 +50,15 @@ std::string SslErrorText() {
 }
 
 // SPEC 5a and modern defaults: TLS 1.2 or later, no compression, no
-// renegotiation (a client-driven CPU sink), the server's cipher order.
+// renegotiation (a client-driven CPU sink), the server's cipher order;
+// OpenSSL wipes its copy of what it decrypted (PUT bodies carry secrets).
 Result<SslCtxPtr> MakeContext(const TlsFrontOptions& options) {
   SslCtxPtr ctx(::SSL_CTX_new(::TLS_server_method()));
   if (!ctx) return InternalError("cannot create a TLS context: " + SslErrorText());
   ::SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
   ::SSL_CTX_set_options(ctx.get(), SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
                                        SSL_OP_CIPHER_SERVER_PREFERENCE |
-                                       SSL_OP_IGNORE_UNEXPECTED_EOF);
+                                       SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_CLEANSE_PLAINTEXT);
   ::SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE |
                                     SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
   if (::SSL_CTX_use_certificate_chain_file(ctx.get(), options.cert_file.c_str()) != 1) {
@@ -129,6 +130,7 @@ class Loop {
     std::unique_ptr<TlsConnection> conn;
     std::uint32_t client_mask = 0;
     std::uint32_t upstream_mask = 0;
+    bool upstream_hung_up = false;  // no longer watched: what it sent is read as the client drains
     std::uint16_t upstream_port = 0;
     std::string client_host;
   };
@@ -175,7 +177,14 @@ void Loop::Run() {
         AcceptSome();
       } else if (tag != kWakeTag) {
         const bool upstream = (tag & 1) != 0;
-        Drive(tag >> 1, upstream ? events[i].events : 0);
+        const std::uint32_t happened = events[i].events;
+        // epoll reports hang-ups whatever the mask: a client that is gone
+        // can be sent nothing, so its connection ends here (no spin on it).
+        if (!upstream && (happened & (EPOLLERR | EPOLLHUP)) != 0) {
+          Close(tag >> 1);
+        } else {
+          Drive(tag >> 1, upstream ? happened : 0);
+        }
       }
     }
     Expire(Clock::now());
@@ -271,6 +280,12 @@ void Loop::Drive(std::uint64_t id, std::uint32_t upstream_events) {
   auto it = entries_.find(id);
   if (it == entries_.end()) return;  // closed earlier in this batch of events
   Entry& entry = it->second;
+  if ((upstream_events & (EPOLLERR | EPOLLHUP)) != 0 && !entry.upstream_hung_up) {
+    // Reported on every wait until closed: stop watching it. The data it left
+    // stays readable and is read whenever the client side makes room.
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, entry.conn->upstream_fd(), nullptr);
+    entry.upstream_hung_up = true;
+  }
   TlsConnection::Wants wants = entry.conn->Advance(upstream_events);
   if (wants.need_upstream) {
     if (!ConnectUpstream(entry)) {
@@ -284,7 +299,7 @@ void Loop::Drive(std::uint64_t id, std::uint32_t upstream_events) {
     return;
   }
   Mask(epoll_fd_, entry.conn->client_fd(), id << 1, wants.client, &entry.client_mask);
-  if (entry.conn->upstream_fd() >= 0) {
+  if (entry.conn->upstream_fd() >= 0 && !entry.upstream_hung_up) {
     Mask(epoll_fd_, entry.conn->upstream_fd(), (id << 1) | 1, wants.upstream, &entry.upstream_mask);
   }
 }

@@ -1,5 +1,6 @@
 #include "api/internal/tls_relay.h"
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -27,6 +28,8 @@ std::uint32_t WantOf(int ssl_error) {
 }
 
 }  // namespace
+
+ByteQueue::~ByteQueue() { ::OPENSSL_cleanse(buffer_.data(), buffer_.size()); }
 
 char* ByteQueue::space() {
   if (end_ == buffer_.size() && begin_ > 0) {

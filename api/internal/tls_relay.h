@@ -24,6 +24,9 @@ using SslPtr = std::unique_ptr<SSL, FreeWith<&::SSL_free>>;
 class ByteQueue {
  public:
   explicit ByteQueue(std::size_t capacity) : buffer_(capacity) {}
+  ~ByteQueue();  // wipes: the bytes are decrypted requests and plaintext responses
+  ByteQueue(const ByteQueue&) = delete;
+  ByteQueue& operator=(const ByteQueue&) = delete;
   const char* data() const { return buffer_.data() + begin_; }
   std::size_t size() const { return end_ - begin_; }
   bool empty() const { return begin_ == end_; }
