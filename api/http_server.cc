@@ -32,6 +32,7 @@
 #include "api/internal/rate_limit.h"
 #include "api/internal/reply.h"
 #include "api/internal/routes.h"
+#include "api/internal/tls_front.h"
 #include "api/mcp_handler.h"
 #include "api/render.h"
 #include "api/server.h"
@@ -63,6 +64,7 @@ struct ServerState {
   std::unique_ptr<internal::Metrics> metrics;
   std::unique_ptr<internal::RequestLimits> limits;  // null: no limits
   bool json_log = false;
+  const internal::TlsFront* tls_front = nullptr;  // HTTPS: every request comes through it
 };
 
 // GET, or HEAD: answered as GET, without the body (SPEC 5a).
@@ -85,9 +87,17 @@ class VaultHandler final : public Http::Handler {
     std::string ip;
     Reply reply;
     try {
-      if (state_->limits && NeedsKey(match.route)) ip = request.address().host();
+      // Behind the TLS front the front names the client (none: it bypassed the front).
+      const std::optional<std::string> client =
+          state_->tls_front
+              ? state_->tls_front->ClientHost(request.address().host(), request.address().port())
+          : state_->limits ? request.address().host()
+                           : std::string();
+      if (client && state_->limits && NeedsKey(match.route)) ip = *client;
       const int wait = ip.empty() ? 0 : state_->limits->Check(ip, key_id);
-      reply = wait > 0 ? RateLimited(wait) : Handle(request, match);
+      reply = !client    ? ErrorReply(403, "forbidden", "connect through the HTTPS listener")
+              : wait > 0 ? RateLimited(wait)
+                         : Handle(request, match);
     } catch (...) {
       // One guard for every route; the exception text may carry anything, so
       // neither the client nor the log gets it.
@@ -329,7 +339,11 @@ class PistacheServer final : public Server {
 
   Result<std::uint16_t> Listen(const ServerOptions& options) {
     try {
-      Pistache::Address address(options.listen);
+      if (!options.tls_cert.empty()) {  // SPEC 5a: our TLS front, plain Pistache behind it
+        SR_ASSIGN_OR_RETURN(tls_front_, internal::TlsFront::Bind(options));
+        state_->tls_front = tls_front_.get();
+      }
+      Pistache::Address address(tls_front_ ? "127.0.0.1:0" : options.listen);
       endpoint_ = std::make_unique<Http::Endpoint>(address);
       // Pistache's own limit sits well above ours so oversized bodies get our
       // JSON 413 (from CheckPutBody); only absurd requests hit Pistache's.
@@ -353,12 +367,9 @@ class PistacheServer final : public Server {
       auto inner = std::make_shared<VaultHandler>(state_);
       inner->setMaxRequestSize(pistache_limit);
       endpoint_->setHandler(std::make_shared<internal::FramedHandler>(inner, policy));
-      if (!options.tls_cert.empty()) {
-        endpoint_->useSSL(options.tls_cert, options.tls_key);
-        if (!options.client_ca.empty()) endpoint_->useSSLAuth(options.client_ca);
-      }
       endpoint_->serveThreaded();
       port_ = static_cast<std::uint16_t>(endpoint_->getPort());
+      if (tls_front_) port_ = tls_front_->Serve(port_);
       return port_;
     } catch (const std::exception& e) {
       // Pistache's bind/parse errors carry the address and errno text, nothing secret.
@@ -373,6 +384,7 @@ class PistacheServer final : public Server {
 
   void Shutdown() override {
     if (stopped_.exchange(true)) return;
+    if (tls_front_) tls_front_->Shutdown();
     if (endpoint_) {
       try {
         endpoint_->shutdown();
@@ -386,6 +398,7 @@ class PistacheServer final : public Server {
   std::unique_ptr<vault::Vault> vault_;
   std::shared_ptr<ServerState> state_;
   std::unique_ptr<Http::Endpoint> endpoint_;
+  std::unique_ptr<internal::TlsFront> tls_front_;
   std::uint16_t port_ = 0;
   std::atomic<bool> stopped_{false};
 };

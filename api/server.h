@@ -4,6 +4,7 @@
 // request handling runs on the server's own worker threads.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -31,7 +32,12 @@ struct ServerOptions {
   int idle_timeout_seconds = 60;
   std::string tls_cert;  // PEM paths; empty = plain HTTP
   std::string tls_key;
-  std::string client_ca;              // non-empty = require client certificates (mTLS)
+  std::string client_ca;  // non-empty = require client certificates (mTLS)
+  // SPEC 5a: a TLS handshake not finished this long after accept is dropped
+  // (tests shorten it).
+  std::chrono::milliseconds tls_handshake_timeout{10000};
+  // SPEC 5a server.max_connections (the TLS front counts its client connections).
+  int max_connections = 1024;
   bool mcp_underscore_names = false;  // vault_get instead of vault.get
   // SPEC 14 [limits]: 401s per client IP per minute and requests per second
   // per API key; over either, 429 rate_limited with Retry-After. 0 = off.

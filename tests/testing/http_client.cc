@@ -38,7 +38,8 @@ std::size_t WriteHeader(char* data, std::size_t size, std::size_t n, void* user)
 
 }  // namespace
 
-HttpClient::HttpClient(std::string base_url) : base_url_(std::move(base_url)) {
+HttpClient::HttpClient(std::string base_url, HttpClientOptions options)
+    : base_url_(std::move(base_url)), options_(std::move(options)) {
   std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   curl_ = curl_easy_init();
 }
@@ -62,6 +63,14 @@ HttpResponse HttpClient::Send(const std::string& method, const std::string& path
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &WriteHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &out.headers);
   if (method == "HEAD") curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  if (!options_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options_.ca_file.c_str());
+  if (!options_.cert_file.empty()) {
+    curl_easy_setopt(curl, CURLOPT_SSLCERT, options_.cert_file.c_str());
+    curl_easy_setopt(curl, CURLOPT_SSLKEY, options_.key_file.c_str());
+  }
+  if (!options_.local_address.empty()) {
+    curl_easy_setopt(curl, CURLOPT_INTERFACE, options_.local_address.c_str());
+  }
   if (!body.empty() || method == "PUT" || method == "POST") {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));

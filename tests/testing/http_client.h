@@ -28,10 +28,18 @@ struct HttpResponse {
   }
 };
 
+// For https:// URLs and special clients; the defaults are a plain client.
+struct HttpClientOptions {
+  std::string ca_file;    // PEM CA that signs the server's certificate (https)
+  std::string cert_file;  // PEM client certificate and key for mTLS (https), optional
+  std::string key_file;
+  std::string local_address;  // local IP to connect from (e.g. "127.0.0.2"); empty: any
+};
+
 class HttpClient {
  public:
   // `base_url` like "http://127.0.0.1:8700" (no trailing slash).
-  explicit HttpClient(std::string base_url);
+  explicit HttpClient(std::string base_url, HttpClientOptions options = {});
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
@@ -53,6 +61,7 @@ class HttpClient {
 
  private:
   std::string base_url_;
+  HttpClientOptions options_;
   void* curl_ = nullptr;  // CURL*
 };
 
