@@ -26,8 +26,8 @@ struct ServerOptions {
   int threads = 2;
   std::size_t max_body_bytes = 64 * 1024;  // larger bodies get 413
   // SPEC 5a: open connections beyond this are closed at once (also lowered to
-  // what RLIMIT_NOFILE allows); idle keep-alive connections close after
-  // idle_timeout_seconds.
+  // what RLIMIT_NOFILE allows; the TLS front counts its client connections
+  // against it too); idle keep-alive connections close after idle_timeout_seconds.
   int max_connections = 1024;
   int idle_timeout_seconds = 60;
   std::string tls_cert;  // PEM paths; empty = plain HTTP
@@ -36,8 +36,6 @@ struct ServerOptions {
   // SPEC 5a: a TLS handshake not finished this long after accept is dropped
   // (tests shorten it).
   std::chrono::milliseconds tls_handshake_timeout{10000};
-  // SPEC 5a server.max_connections (the TLS front counts its client connections).
-  int max_connections = 1024;
   bool mcp_underscore_names = false;  // vault_get instead of vault.get
   // SPEC 14 [limits]: 401s per client IP per minute and requests per second
   // per API key; over either, 429 rate_limited with Retry-After. 0 = off.
