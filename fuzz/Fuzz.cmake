@@ -12,6 +12,3 @@ endif()
 add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
                     -fno-sanitize-recover=undefined)
 add_link_options(-fsanitize=address,undefined)
-# The code is written against GCC's warnings; clang's -Wunused-private-field flags a
-# deliberately kept member (kms/internal/pkcs11_module.h: the dlopen handle, never closed).
-add_compile_options(-Wno-unused-private-field)
