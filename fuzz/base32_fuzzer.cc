@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "base/status.h"
-#include "fuzz/fuzz_check.h"
+#include "fuzz/fuzz_util.h"
 #include "model/internal/base32.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "config/config.h"
-#include "fuzz/fuzz_check.h"
+#include "fuzz/fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   namespace config = strongroom::config;

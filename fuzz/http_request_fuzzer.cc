@@ -17,7 +17,7 @@
 
 #include "api/internal/put_body.h"
 #include "api/internal/routes.h"
-#include "fuzz/fuzz_check.h"
+#include "fuzz/fuzz_util.h"
 #include "model/validation.h"
 #include "vault/api_key.h"
 
@@ -35,17 +35,6 @@ std::string_view NextLine(std::string_view* rest) {
   return line;
 }
 
-std::string Encode(std::string_view in) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : in) {
-    out += '%';
-    out += kHex[c >> 4];
-    out += kHex[c & 0xF];
-  }
-  return out;
-}
-
 void CheckPath(std::string_view path) {
   internal::Match match = internal::MatchPath(path);
   FUZZ_CHECK(internal::RouteTemplate(match.route) != nullptr);
@@ -58,7 +47,8 @@ void CheckPath(std::string_view path) {
   std::optional<std::string> name = internal::PercentDecode(match.raw_name);
   if (!name) return;
   // Decoding is the inverse of encoding every byte.
-  std::optional<std::string> again = internal::PercentDecode(Encode(*name));
+  std::optional<std::string> again =
+      internal::PercentDecode(strongroom::fuzz::PercentEncodeEveryByte(*name));
   FUZZ_CHECK(again && *again == *name);
   if (strongroom::model::ValidateName(*name).ok()) {
     FUZZ_CHECK(!name->empty() && name->size() <= 128);

@@ -20,7 +20,7 @@
 
 #include "api/mcp_handler.h"
 #include "base/clock.h"
-#include "fuzz/fuzz_check.h"
+#include "fuzz/fuzz_util.h"
 #include "model/credential.h"
 #include "store/credential_store.h"
 #include "tests/vault/fakes.h"

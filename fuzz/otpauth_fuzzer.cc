@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "fuzz/fuzz_check.h"
+#include "fuzz/fuzz_util.h"
 #include "model/internal/base32.h"
 #include "model/internal/otpauth.h"
 #include "model/totp.h"
@@ -17,25 +17,14 @@ namespace {
 using strongroom::model::internal::OtpauthUri;
 using strongroom::model::internal::ParseOtpauthUri;
 
-std::string Encode(std::string_view in) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : in) {
-    out += '%';
-    out += kHex[c >> 4];
-    out += kHex[c & 0xF];
-  }
-  return out;
-}
-
 // The URI that should parse to `uri`: the account behind a "_:" label prefix
 // (so a ':' inside it stays in the account), the issuer as a parameter.
 std::string Rebuild(const OtpauthUri& uri) {
   std::string out = "otpauth://totp/";
-  if (uri.account) out += "_:" + Encode(*uri.account);
+  if (uri.account) out += "_:" + strongroom::fuzz::PercentEncodeEveryByte(*uri.account);
   out += "?secret=";
   out += uri.secret.view();
-  if (uri.issuer) out += "&issuer=" + Encode(*uri.issuer);
+  if (uri.issuer) out += "&issuer=" + strongroom::fuzz::PercentEncodeEveryByte(*uri.issuer);
   if (uri.algorithm) {
     out += "&algorithm=";
     out += strongroom::model::TotpAlgorithmName(*uri.algorithm);

@@ -12,7 +12,7 @@
 
 #include "base/clock.h"
 #include "base/secret_json.h"
-#include "fuzz/fuzz_check.h"
+#include "fuzz/fuzz_util.h"
 #include "model/credential.h"
 #include "model/validation.h"
 
