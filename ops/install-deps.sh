@@ -8,6 +8,9 @@ set -euo pipefail
 PACKAGES=(
   # build
   build-essential cmake pkg-config ccache clang-format
+  # libFuzzer targets (fuzz/, ops/fuzz.sh): clang with its sanitizer and fuzzer runtimes,
+  # llvm for llvm-symbolizer (readable crash stacks)
+  clang libclang-rt-14-dev llvm
   # Debian package (ops/package.sh): dpkg-shlibdeps computes its dependencies; lintian checks it
   dpkg-dev lintian
   # libraries (SPEC 1)

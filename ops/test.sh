@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # From nothing to every test: installs what is missing, builds, runs the test
-# suite, then builds and runs it again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# suite, then builds and runs it again under AddressSanitizer + UndefinedBehaviorSanitizer;
+# also runs every libFuzzer target for 60 s.
 # Exits non-zero if any step failed (all steps run regardless, then a summary).
 # Tests create their own SoftHSM2 tokens and servers in temporary folders on loopback.
 set -euo pipefail
@@ -56,6 +57,12 @@ fi
 #    so an optimiser-only warning (GCC 12's -Wrestrict, say) is caught before a consumer,
 #    whose build has no -Werror, ever sees it.
 step "build (Release)" bash ops/build.sh --release || true
+
+# 2b. Every libFuzzer target (fuzz/) for 60 s, two at a time, on a copy of its committed
+#     seed corpus; any crash, leak, sanitizer report or failed invariant fails the step.
+#     Built with clang in build-fuzz/ from only the libraries the fuzzers link.
+#     Long runs are by hand: bash ops/fuzz.sh --time 0 --runs 10000000 (fuzz/README.md).
+step "fuzz (60 s each)" bash ops/fuzz.sh --time 60 --parallel 2 || true
 
 # 3. The same tests under ASan + UBSan, less the "ops" label (packaging the
 #    sanitizer build and installing it with dpkg checks nothing the plain pass

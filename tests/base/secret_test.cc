@@ -1,11 +1,29 @@
 #include "base/secret.h"
 
 #include <gtest/gtest.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "base/random.h"
 
 namespace strongroom {
 namespace {
+
+// README's threat model claims no core dumps and no ptrace by other users; checked in
+// a child process (EXPECT_EXIT forks), so this test binary stays attachable for LSan.
+TEST(SecretTest, HardenProcessDisablesCoreDumpsAndDumpable) {
+  EXPECT_EXIT(
+      {
+        HardenProcess();
+        rlimit core{};
+        bool no_core =
+            ::getrlimit(RLIMIT_CORE, &core) == 0 && core.rlim_cur == 0 && core.rlim_max == 0;
+        bool not_dumpable = ::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0;
+        ::_exit(no_core && not_dumpable ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
 
 TEST(SecretTest, ConstantTimeEqualsComparesContentAndLength) {
   EXPECT_TRUE(ConstantTimeEquals("abc", "abc"));
