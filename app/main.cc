@@ -4,6 +4,8 @@
 //   strongroom serve --dev [--data-dir DIR] [--listen ADDR] [--threads N]
 //   strongroom admin [--config FILE | --data-dir DIR] identity create|list|delete NAME
 //   strongroom admin [--config FILE | --data-dir DIR] key create|list|revoke ...
+//   strongroom admin [--config FILE | --data-dir DIR] audit export [--server ID] [--since SEQ]
+//   strongroom admin [--config FILE | --data-dir DIR] audit checkpoints
 //   strongroom mcp --addr URL
 //   strongroom version
 //
@@ -148,8 +150,17 @@ int Main(int argc, char** argv) {
   key_list->add_option("--identity", admin_options.identity, "Identity name")->required();
   CLI::App* key_revoke = key->add_subcommand("revoke", "Revoke an API key.");
   key_revoke->add_option("KEY_ID", admin_options.name, "Key id (from key list)")->required();
-  for (CLI::App* leaf :
-       {identity_create, identity_list, identity_delete, key_create, key_list, key_revoke}) {
+  CLI::App* audit = admin->add_subcommand("audit", "Export the audit log (SPEC 12).");
+  audit->require_subcommand(1)->fallthrough();
+  CLI::App* audit_export =
+      audit->add_subcommand("export", "Print audit events as JSON lines, by server and seq.");
+  audit_export->add_option("--server", admin_options.audit_server, "Only this server's chain");
+  audit_export->add_option("--since", admin_options.audit_since, "Only events with seq >= SEQ")
+      ->check(CLI::PositiveNumber);
+  CLI::App* audit_checkpoints =
+      audit->add_subcommand("checkpoints", "Print the stored audit checkpoints as JSON lines.");
+  for (CLI::App* leaf : {identity_create, identity_list, identity_delete, key_create, key_list,
+                         key_revoke, audit_export, audit_checkpoints}) {
     leaf->fallthrough();
   }
 
@@ -185,6 +196,8 @@ int Main(int argc, char** argv) {
       admin_options.command = {"identity", identity_create->parsed() ? "create"
                                            : identity_list->parsed() ? "list"
                                                                      : "delete"};
+    } else if (audit->parsed()) {
+      admin_options.command = {"audit", audit_export->parsed() ? "export" : "checkpoints"};
     } else {
       admin_options.command = {"key", key_create->parsed() ? "create"
                                       : key_list->parsed() ? "list"

@@ -94,8 +94,7 @@ Vault::Vault(store::CredentialStore* store, kms::KeyManager* keys, const Clock* 
   audit_ = std::make_unique<internal::AuditSink>(store, options.audit);
   if (options.audit.mode == AuditMode::kAsync) {
     audit_flusher_ = std::make_unique<internal::Maintenance>(
-        std::chrono::milliseconds(250), std::chrono::hours(24), [this] { audit_->Flush(); },
-        [] {});
+        std::chrono::milliseconds(250), std::chrono::hours(24), [this] { audit_->Flush(); }, [] {});
   }
 }
 

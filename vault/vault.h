@@ -189,8 +189,7 @@ class Vault final {
   // Records the event of `operation` on `name` (may be empty) refused by the
   // face before the use case ran (scope checked early, body refused) and
   // returns `why`, or the audit error.
-  Status Refuse(const Principal& principal, Operation operation, std::string_view name,
-                Status why);
+  Status Refuse(const Principal& principal, Operation operation, std::string_view name, Status why);
 
   // The identity and key record of the caller's key. Any valid key, whatever
   // its scopes; store outages are UNAVAILABLE.

@@ -55,8 +55,8 @@ internal::AuditFacts Vault::FactsOf(const Caller& caller, std::string_view actio
   return facts;
 }
 
-store::AuditRecord Vault::MakeAuditRecord(const internal::AuditFacts& facts,
-                                          const Status& outcome, int ok_status) {
+store::AuditRecord Vault::MakeAuditRecord(const internal::AuditFacts& facts, const Status& outcome,
+                                          int ok_status) {
   audit::Event e;
   e.time = FormatRfc3339(clock_.NowMillis());
   e.server = audit_->server();
@@ -90,8 +90,8 @@ std::optional<store::AuditRecord> Vault::TransactionRecord(const internal::Audit
   return MakeAuditRecord(facts, Status::Ok(), ok_status);
 }
 
-Status Vault::FinishWrite(const internal::AuditFacts& facts, const Status& outcome,
-                          bool committed, int ok_status) {
+Status Vault::FinishWrite(const internal::AuditFacts& facts, const Status& outcome, bool committed,
+                          int ok_status) {
   if (outcome.ok() && committed) return Status::Ok();
   // An event that failed inside the write's transaction took the write with it.
   if (outcome.error_code() == "audit_unavailable") return outcome;
@@ -108,7 +108,8 @@ Result<Principal> Vault::Authenticate(std::string_view authorization_header,
   }
   if (principal.status().code() == StatusCode::kUnauthenticated) {
     const Caller caller = Caller::WithAuthorization(authorization_header, context);
-    SR_RETURN_IF_ERROR(Emit(FactsOf(caller, audit::action::kAuthFailed, {}), principal.status(), 0));
+    SR_RETURN_IF_ERROR(
+        Emit(FactsOf(caller, audit::action::kAuthFailed, {}), principal.status(), 0));
   }
   return principal;
 }

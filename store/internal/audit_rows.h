@@ -13,8 +13,8 @@
 
 namespace strongroom::store::internal {
 
-#define SR_STORE_AUDIT_COLUMNS                                                                 \
-  "server, seq, event_time, request_id, action, identity_name, key_id, credential_name, "     \
+#define SR_STORE_AUDIT_COLUMNS                                                            \
+  "server, seq, event_time, request_id, action, identity_name, key_id, credential_name, " \
   "credential_id, version, status, remote, prev, hash"
 
 inline constexpr char kLastAuditEventSql[] = "SELECT " SR_STORE_AUDIT_COLUMNS

@@ -31,8 +31,8 @@
 #include <vector>
 
 #include "base/result.h"
-#include "store/internal/rows.h"
 #include "store/internal/audit_rows.h"
+#include "store/internal/rows.h"
 
 namespace strongroom::store::internal {
 

@@ -225,11 +225,10 @@ class SqlCredentialStore final : public CredentialStore {
   Status DeleteCredentialAudited(std::int64_t identity_id, std::string_view name,
                                  AuditWrite audit) override {
     auto apply = [&](Session& s) -> Result<MutateOutcome> {
-      SR_ASSIGN_OR_RETURN(std::int64_t deleted,
-                          ExecuteStatement(s, SqlId::kDeleteCredential, "deleting credential",
-                                           [&](Statement& st) {
-                                             BindCredentialKey(st, identity_id, name);
-                                           }));
+      SR_ASSIGN_OR_RETURN(
+          std::int64_t deleted,
+          ExecuteStatement(s, SqlId::kDeleteCredential, "deleting credential",
+                           [&](Statement& st) { BindCredentialKey(st, identity_id, name); }));
       if (deleted == 0) return NotFoundError("credential not found");
       SR_RETURN_IF_ERROR(AppendAudit(s, audit));
       return MutateOutcome{};

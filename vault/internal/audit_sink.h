@@ -70,10 +70,10 @@ class AuditSink final {
   const AuditOptions options_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<Pending*> queue_;                // sync, guarded by mu_
-  bool leader_active_ = false;                 // guarded by mu_
-  std::vector<store::AuditRecord> buffered_;   // async, guarded by mu_
-  std::mutex flush_mu_;                        // one async flush at a time
+  std::vector<Pending*> queue_;               // sync, guarded by mu_
+  bool leader_active_ = false;                // guarded by mu_
+  std::vector<store::AuditRecord> buffered_;  // async, guarded by mu_
+  std::mutex flush_mu_;                       // one async flush at a time
 };
 
 }  // namespace strongroom::vault::internal
