@@ -262,6 +262,11 @@ measure() {
 }
 
 # --- backend -------------------------------------------------------------------
+# The [hsm] section of config mode over the dev token of $DATA.
+hsm_section() {
+  printf '[hsm]\nmodule = "%s"\ntoken_label = "strongroom-dev"\npin_file = "%s"\nmaster_key_label = "strongroom-master"\n' \
+    "$SOFTHSM_MODULE" "$DATA/hsm-pin"
+}
 SERVER_MODE=(--dev --data-dir "$DATA")
 ADMIN_MODE=(--data-dir "$DATA")
 log "first start (provisions the dev token, master key and database in $DATA)"
@@ -290,11 +295,7 @@ url = "$STRONGROOM_TEST_MYSQL_URL"
 user = "$STRONGROOM_TEST_MYSQL_USER"
 password_env = "STRONGROOM_TEST_MYSQL_PASSWORD"
 database = "strongroom_test_bench"
-[hsm]
-module = "$SOFTHSM_MODULE"
-token_label = "strongroom-dev"
-pin_file = "$DATA/hsm-pin"
-master_key_label = "strongroom-master"
+$(hsm_section)
 EOF
   export SOFTHSM2_CONF="$DATA/softhsm2.conf"
   SERVER_MODE=(--config "$WORK/strongroom.toml")
@@ -367,11 +368,7 @@ threads = $THREADS
 [store]
 backend = "sqlite"
 path = "$DATA/vault.db"
-[hsm]
-module = "$SOFTHSM_MODULE"
-token_label = "strongroom-dev"
-pin_file = "$DATA/hsm-pin"
-master_key_label = "strongroom-master"
+$(hsm_section)
 EOF
   fi
   printf '[audit]\nmode = "%s"\nserver_id = "bench-%s"\n' "$1" "$1" >>"$f"
