@@ -86,18 +86,24 @@ class VaultHandler final : public Http::Handler {
         state_->limits || state_->json_log ? PresentedKeyId(request, match.route) : std::string();
     std::string ip;
     Reply reply;
+    // requestId and remote of the request's audit event (SPEC 12).
+    vault::RequestContext context;
     try {
-      // Behind the TLS front the front names the client (none: it bypassed the front).
-      const std::optional<std::string> client =
-          state_->tls_front
-              ? state_->tls_front->ClientHost(request.address().host(), request.address().port())
-          : state_->limits ? request.address().host()
-                           : std::string();
+      // The remote client; none: the request bypassed the TLS front.
+      std::optional<std::string> client;
+      if (state_->tls_front) {
+        client = state_->tls_front->ClientHost(request.address().host(), request.address().port());
+      } else {
+        client = NeedsKey(match.route) ? request.address().host() : std::string();
+      }
+      if (client && NeedsKey(match.route)) {
+        context = vault::RequestContext{internal::NewRequestId(), *client};
+      }
       if (client && state_->limits && NeedsKey(match.route)) ip = *client;
       const int wait = ip.empty() ? 0 : state_->limits->Check(ip, key_id);
       reply = !client    ? ErrorReply(403, "forbidden", "connect through the HTTPS listener")
               : wait > 0 ? RateLimited(wait)
-                         : Handle(request, match);
+                         : Handle(request, match, context);
     } catch (...) {
       // One guard for every route; the exception text may carry anything, so
       // neither the client nor the log gets it.
@@ -117,7 +123,7 @@ class VaultHandler final : public Http::Handler {
     // The body may hold secret data (GET, MCP vault.get); Pistache has copied it.
     SecureWipe(reply.body.data(), reply.body.size());
     if (!ip.empty()) state_->limits->Record(ip, key_id, reply.status);
-    Account(request, match.route, key_id, reply, started);
+    Account(request, match.route, key_id, context.request_id, reply, started);
   }
 
   void onTimeout(const Http::Request& /*request*/, Http::ResponseWriter response) override {
@@ -150,7 +156,8 @@ class VaultHandler final : public Http::Handler {
   // Metrics and the access log of one answered request: method, path or route
   // template, status, latency, key id; never bodies or header values.
   void Account(const Http::Request& request, Route route, const std::string& key_id,
-               const Reply& reply, std::chrono::steady_clock::time_point started) const {
+               const std::string& audit_request_id, const Reply& reply,
+               std::chrono::steady_clock::time_point started) const {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const std::string method = Http::methodString(request.method());
@@ -161,7 +168,10 @@ class VaultHandler final : public Http::Handler {
         (reply.error->error == "store_unavailable" || reply.error->error == "busy")) {
       metrics.CountStoreError();
     }
-    const std::string request_id = state_->json_log ? internal::NewRequestId() : std::string();
+    // The audit event's requestId where there is one, so logs and events join.
+    const std::string request_id = !state_->json_log           ? std::string()
+                                   : !audit_request_id.empty() ? audit_request_id
+                                                               : internal::NewRequestId();
     internal::LogAccess(state_->json_log,
                         internal::AccessRecord{.request_id = request_id,
                                                .method = method,
@@ -173,7 +183,8 @@ class VaultHandler final : public Http::Handler {
                                                .key_id = key_id});
   }
 
-  Reply Handle(const Http::Request& request, const Match& match) {
+  Reply Handle(const Http::Request& request, const Match& match,
+               const vault::RequestContext& context) {
     if (match.route == Route::kOther) {
       return ErrorReply(404, "not_found", "no such route");
     }
@@ -194,14 +205,14 @@ class VaultHandler final : public Http::Handler {
       case Route::kMetrics:
         return Metrics();
       case Route::kMcp:
-        return Mcp(request);
+        return Mcp(request, context);
       case Route::kWhoami: {  // any valid key: no scope (SPEC 4)
         const std::string authorization = HeaderValue(request, "Authorization").value_or("");
-        return Render(
-            ToJson(state_->vault->Whoami(vault::Caller::WithAuthorization(authorization))));
+        return Render(ToJson(
+            state_->vault->Whoami(vault::Caller::WithAuthorization(authorization, context))));
       }
       default:
-        return Rest(request, match);
+        return Rest(request, match, context);
     }
   }
 
@@ -217,7 +228,7 @@ class VaultHandler final : public Http::Handler {
     return reply;
   }
 
-  Reply Mcp(const Http::Request& request) const {
+  Reply Mcp(const Http::Request& request, const vault::RequestContext& context) const {
     auto header = [&request](const char* name) { return HeaderValue(request, name).value_or(""); };
     const std::string authorization = header("Authorization"), accept = header("Accept"),
                       content_type = header("Content-Type"),
@@ -226,7 +237,7 @@ class VaultHandler final : public Http::Handler {
     const std::string method = IsGet(request) ? "GET" : Http::methodString(request.method());
     McpHttpResponse mcp =
         state_->mcp->Handle(McpHttpRequest{method, authorization, accept, content_type, version,
-                                           session, origin, host, request.body()});
+                                           session, origin, host, request.body(), context});
     Reply reply;
     reply.status = mcp.status;
     reply.body = std::move(mcp.body);
@@ -244,14 +255,15 @@ class VaultHandler final : public Http::Handler {
   }
 
   // The REST routes of SPEC 5. Scopes are the vault's to check.
-  Reply Rest(const Http::Request& request, const Match& match) {
+  Reply Rest(const Http::Request& request, const Match& match,
+             const vault::RequestContext& context) {
     vault::Vault& vault = *state_->vault;
     const std::string authorization = HeaderValue(request, "Authorization").value_or("");
     // The hot reads: the vault checks the key in the same store read as the
     // credential; GET renders without a DOM.
     if ((match.route == Route::kCredential && IsGet(request)) || match.route == Route::kTotp) {
       if (std::optional<std::string> name = PercentDecode(match.raw_name)) {
-        const auto caller = vault::Caller::WithAuthorization(authorization);
+        const auto caller = vault::Caller::WithAuthorization(authorization, context);
         if (match.route == Route::kTotp) return Render(ToJson(vault.Totp(caller, *name)));
         Result<vault::OpenedCredential> got = vault.Get(caller, *name);
         Reply reply = TextReply(got, CredentialText);
@@ -260,7 +272,7 @@ class VaultHandler final : public Http::Handler {
       }
       // A bad escape is 400 invalid_name, but only after authentication (below).
     }
-    Result<vault::Principal> principal = vault.Authenticate(authorization);
+    Result<vault::Principal> principal = vault.Authenticate(authorization, context);
     if (!principal.ok()) return ErrorReply(principal.status());
     Reply reply = RestAuthenticated(request, match, *principal);
     reply.identity_id = principal->identity_id;
@@ -301,7 +313,9 @@ class VaultHandler final : public Http::Handler {
       checked = internal::CheckPutBody(HeaderValue(request, "Content-Type").value_or(""),
                                        request.body(), state_->max_body_bytes);
     }
-    if (!checked.ok()) return ErrorReply(checked);
+    // Refused before the use case: the vault still records the request's event.
+    if (!checked.ok())
+      return ErrorReply(vault.Refuse(principal, vault::Operation::kPut, *name, checked));
     return Render(ToJson(vault.Put(principal, *name, request.body())));
   }
 
@@ -408,7 +422,9 @@ class PistacheServer final : public Server {
 Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
                                               store::CredentialStore* store, kms::KeyManager* keys,
                                               const Clock* clock) {
-  auto vault = std::make_unique<vault::Vault>(store, keys, clock);
+  vault::VaultOptions vault_options;
+  vault_options.audit = options.audit;
+  auto vault = std::make_unique<vault::Vault>(store, keys, clock, vault_options);
   auto state = std::make_shared<ServerState>();
   state->vault = vault.get();
   state->max_body_bytes = options.max_body_bytes;

@@ -32,7 +32,8 @@ McpHttpResponse HandleUnguarded(vault::Vault& vault, const McpOptions& options,
                                 const McpHttpRequest& request) {
   if (auto refused = mcp::CheckBeforeAuth(request, options)) return std::move(*refused);
   // Authentication precedes everything else, as for REST.
-  Result<vault::Principal> principal = mcp::AuthenticateCaller(vault, request.authorization);
+  Result<vault::Principal> principal =
+      mcp::AuthenticateCaller(vault, request.authorization, request.context);
   if (!principal.ok()) return mcp::RestError(principal.status());
   std::string_view version;
   if (auto refused = mcp::CheckBeforeParse(request, options, &version)) return std::move(*refused);

@@ -36,6 +36,8 @@
 #include <utility>
 #include <vector>
 
+#include "vault/api_key.h"
+
 namespace strongroom::vault {
 class Vault;
 }
@@ -54,6 +56,7 @@ struct McpHttpRequest {
   std::string_view origin;            // Origin
   std::string_view host;              // Host
   std::string_view body;
+  vault::RequestContext context;  // requestId and remote of its audit events
 };
 
 struct McpHttpResponse {

@@ -11,6 +11,7 @@
 
 #include "base/clock.h"
 #include "base/result.h"
+#include "vault/audit.h"
 
 namespace strongroom::kms {
 class KeyManager;
@@ -44,6 +45,7 @@ struct ServerOptions {
   bool json_log = false;      // access log lines as JSON payloads (app/json_log)
   std::string build_version;  // strongroom_build_info labels
   std::string build_commit;
+  vault::AuditOptions audit;  // SPEC 12 audit log; off by default here
 };
 
 class Server {

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 #include <cstdio>
 
+#include "app/audit_setup.h"
 #include "app/checkpoint_signer.h"
 #include "app/commands.h"
 #include "app/files.h"
@@ -40,11 +41,21 @@ Result<config::Config> LoadTarget(const Target& target) {
   return DevConfig(paths);
 }
 
+// The admin command's audit event (SPEC 12), after its change succeeded.
+Status RecordAdmin(const config::Config& config, store::CredentialStore& store,
+                   std::string_view action, std::optional<std::string> identity,
+                   std::optional<std::string> key_id) {
+  return vault::RecordAdminEvent(store, AdminAuditOptions(config),
+                                 vault::AdminEvent{action, std::move(identity), std::move(key_id)},
+                                 Clock::Real());
+}
+
 Status IdentityCreate(const config::Config& config, const std::string& name) {
   SR_ASSIGN_OR_RETURN(std::unique_ptr<kms::KeyManager> keys, OpenKeys(config.hsm));
   SR_ASSIGN_OR_RETURN(std::unique_ptr<store::CredentialStore> store, OpenStore(config.store));
   SR_ASSIGN_OR_RETURN(model::Identity identity,
                       vault::CreateIdentity(*store, *keys, name, Clock::Real()));
+  SR_RETURN_IF_ERROR(RecordAdmin(config, *store, audit::action::kAdminIdentityCreate, name, {}));
   std::printf("strongroom: created identity %s\n", identity.name.c_str());
   return Status::Ok();
 }
@@ -63,6 +74,7 @@ Status IdentityDelete(const config::Config& config, const std::string& name) {
   SR_ASSIGN_OR_RETURN(std::unique_ptr<kms::KeyManager> keys, OpenKeys(config.hsm));
   SR_ASSIGN_OR_RETURN(std::unique_ptr<store::CredentialStore> store, OpenStore(config.store));
   SR_RETURN_IF_ERROR(vault::DeleteIdentity(*store, *keys, name));
+  SR_RETURN_IF_ERROR(RecordAdmin(config, *store, audit::action::kAdminIdentityDelete, name, {}));
   std::printf("strongroom: deleted identity %s with its API keys and credentials\n", name.c_str());
   return Status::Ok();
 }
@@ -99,6 +111,8 @@ Status KeyCreate(const config::Config& config, const std::string& identity, cons
   SR_ASSIGN_OR_RETURN(std::unique_ptr<store::CredentialStore> store, OpenStore(config.store));
   SR_ASSIGN_OR_RETURN(vault::NewApiKey key,
                       vault::CreateApiKey(*store, identity, scopes, spec.ttl, Clock::Real()));
+  SR_RETURN_IF_ERROR(
+      RecordAdmin(config, *store, audit::action::kAdminKeyCreate, identity, key.key_id));
   std::printf("strongroom: created API key %s for identity %s (%s), expires %s\n",
               key.key_id.c_str(), identity.c_str(), model::ScopeNames(scopes).c_str(),
               TimeOrNever(key.expires_at, "never").c_str());
@@ -128,15 +142,15 @@ Status KeyList(const config::Config& config, const std::string& identity) {
 Status KeyRevoke(const config::Config& config, const std::string& key_id) {
   SR_ASSIGN_OR_RETURN(std::unique_ptr<store::CredentialStore> store, OpenStore(config.store));
   SR_RETURN_IF_ERROR(vault::RevokeApiKey(*store, key_id, Clock::Real()));
+  SR_RETURN_IF_ERROR(RecordAdmin(config, *store, audit::action::kAdminKeyRevoke, {}, key_id));
   std::printf("strongroom: revoked API key %s\n", key_id.c_str());
   return Status::Ok();
 }
 
 // Prints the audit signing key's public key (PEM), for `audit verify`.
 Status AuditPublicKey(const config::Config& config) {
-  // lead: config.audit.signing_key_label once [audit] is parsed (audit helper).
   SR_ASSIGN_OR_RETURN(std::unique_ptr<HsmCheckpointSigner> signer,
-                      OpenHsmCheckpointSigner(config.hsm, kDefaultSigningKeyLabel));
+                      OpenHsmCheckpointSigner(config.hsm, config.audit.signing_key_label));
   std::fwrite(signer->public_key_pem().data(), 1, signer->public_key_pem().size(), stdout);
   return Status::Ok();
 }
@@ -156,12 +170,17 @@ Status RunAdmin(const AdminOptions& options) {
     if (verb == "create") return IdentityCreate(config, options.name);
     if (verb == "list") return IdentityList(config);
     if (verb == "delete") return IdentityDelete(config, options.name);
+  } else if (noun == "audit" && verb == "public-key") {
+    return AuditPublicKey(config);
+  } else if (noun == "audit") {
+    SR_ASSIGN_OR_RETURN(std::unique_ptr<store::CredentialStore> store, OpenStore(config.store));
+    if (verb == "export")
+      return ExportAuditEvents(*store, options.audit_server, options.audit_since);
+    if (verb == "checkpoints") return ExportAuditCheckpoints(*store);
   } else if (noun == "key") {
     if (verb == "create") return KeyCreate(config, options.identity, spec);
     if (verb == "list") return KeyList(config, options.identity);
     if (verb == "revoke") return KeyRevoke(config, options.name);
-  } else if (noun == "audit") {
-    if (verb == "public-key") return AuditPublicKey(config);
   }
   return UsageError("admin: unknown command " + noun + " " + verb);
 }

@@ -4,6 +4,7 @@
 // one-line reason on stderr.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +41,8 @@ struct AdminOptions {
   std::string identity;              // --identity
   std::vector<std::string> scopes;   // --scope
   std::string ttl;                   // --ttl
+  std::string audit_server;          // audit export --server
+  std::int64_t audit_since = 1;      // audit export --since
 };
 Status RunAdmin(const AdminOptions& options);
 

@@ -4,7 +4,8 @@
 //   strongroom serve --dev [--data-dir DIR] [--listen ADDR] [--threads N]
 //   strongroom admin [--config FILE | --data-dir DIR] identity create|list|delete NAME
 //   strongroom admin [--config FILE | --data-dir DIR] key create|list|revoke ...
-//   strongroom admin [--config FILE | --data-dir DIR] audit public-key
+//   strongroom admin [--config FILE | --data-dir DIR] audit export [--server ID] [--since SEQ]
+//   strongroom admin [--config FILE | --data-dir DIR] audit checkpoints|public-key
 //   strongroom audit verify --events FILE --checkpoints FILE --public-key FILE
 //   strongroom mcp --addr URL
 //   strongroom version
@@ -150,12 +151,19 @@ int Main(int argc, char** argv) {
   key_list->add_option("--identity", admin_options.identity, "Identity name")->required();
   CLI::App* key_revoke = key->add_subcommand("revoke", "Revoke an API key.");
   key_revoke->add_option("KEY_ID", admin_options.name, "Key id (from key list)")->required();
-  CLI::App* admin_audit = admin->add_subcommand("audit", "The audit log's signing key.");
+  CLI::App* admin_audit = admin->add_subcommand("audit", "The audit log (SPEC 12).");
   admin_audit->require_subcommand(1)->fallthrough();
+  CLI::App* audit_export =
+      admin_audit->add_subcommand("export", "Print audit events as JSON lines, by server and seq.");
+  audit_export->add_option("--server", admin_options.audit_server, "Only this server's chain");
+  audit_export->add_option("--since", admin_options.audit_since, "Only events with seq >= SEQ")
+      ->check(CLI::PositiveNumber);
+  CLI::App* audit_checkpoints =
+      admin_audit->add_subcommand("checkpoints", "Print the stored audit checkpoints as JSON lines.");
   CLI::App* audit_public_key = admin_audit->add_subcommand(
       "public-key", "Print the audit signing key's public key (PEM), for `audit verify`.");
   for (CLI::App* leaf : {identity_create, identity_list, identity_delete, key_create, key_list,
-                         key_revoke, audit_public_key}) {
+                         key_revoke, audit_export, audit_checkpoints, audit_public_key}) {
     leaf->fallthrough();
   }
 
@@ -215,7 +223,9 @@ int Main(int argc, char** argv) {
                                       : key_list->parsed() ? "list"
                                                            : "revoke"};
     } else {
-      admin_options.command = {"audit", "public-key"};
+      admin_options.command = {"audit", audit_export->parsed()        ? "export"
+                                        : audit_checkpoints->parsed() ? "checkpoints"
+                                                                      : "public-key"};
     }
     status = RunAdmin(admin_options);
   } else if (audit->parsed()) {

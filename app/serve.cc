@@ -14,6 +14,8 @@
 #include <cstdio>
 
 #include "api/server.h"
+#include "app/audit_setup.h"
+#include "app/checkpoint_signer.h"
 #include "app/commands.h"
 #include "app/files.h"
 #include "app/json_log.h"
@@ -23,6 +25,7 @@
 #include "kms/key_manager.h"
 #include "store/credential_store.h"
 #include "vault/admin.h"
+#include "vault/audit_checkpointer.h"
 
 namespace strongroom::app {
 namespace {
@@ -133,10 +136,27 @@ Status RunServe(const ServeOptions& options) {
   if (server_options.json_log) UseJsonLogFormat();
   server_options.build_version = kVersion;
   server_options.build_commit = kGitCommit;
+  const config::HostPort bound = *config::ParseHostPort(config.server.listen);
+  server_options.audit = ServerAuditOptions(config, bound.port);
+  // SPEC 12: while audit is on, a signing key missing from the token is a
+  // start-up error (before anything listens), like a missing master key.
+  std::unique_ptr<audit::CheckpointSigner> signer;
+  if (server_options.audit.mode != vault::AuditMode::kOff) {
+    SR_ASSIGN_OR_RETURN(signer, MakeCheckpointSigner(config.hsm, config.audit.signing_key_label));
+  }
   SR_ASSIGN_OR_RETURN(std::unique_ptr<api::Server> server,
                       api::Server::Start(server_options, store.get(), keys.get(), &Clock::Real()));
 
-  const config::HostPort bound = *config::ParseHostPort(config.server.listen);
+  std::unique_ptr<vault::AuditCheckpointer> checkpointer;
+  if (signer) {
+    const std::optional<std::string> file = CheckpointFilePath(config);
+    if (!file)
+      spdlog::info("audit: no checkpoint_file with MySQL: checkpoints kept in the DB only");
+    checkpointer = std::make_unique<vault::AuditCheckpointer>(
+        store.get(), signer.get(), server_options.audit.server_id, file,
+        std::chrono::seconds(config.audit.checkpoint_interval_s), &Clock::Real());
+    checkpointer->Start();
+  }
   const char* scheme = config.server.tls_cert.empty() ? "http" : "https";
   if (dev_paths) {
     std::printf("strongroom: dev mode, data in %s\n", dev_paths->dir.c_str());
@@ -155,6 +175,7 @@ Status RunServe(const ServeOptions& options) {
   spdlog::info("received {}, shutting down", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
   server->Shutdown();
   server.reset();
+  if (checkpointer) checkpointer->Stop();  // a last checkpoint over every event
   store.reset();
   keys.reset();
   return Status::Ok();

@@ -5,7 +5,7 @@
 #
 #   bench/run.sh [--backend sqlite|mysql|galera] [--duration SECONDS] [--connections N]
 #                [--threads N] [--quiet-wait SECONDS] [--no-build] [--skip-100k]
-#                [--skip-https] [--out FILE]
+#                [--skip-https] [--audit-modes] [--out FILE]
 #
 # Builds Release into build-bench/ (or $BUILD_DIR) when needed, starts a
 # throwaway server in a temporary data dir (dev-mode SoftHSM2 token; MySQL via
@@ -31,6 +31,10 @@
 # writes in flight that one SQLite group commit can share (2 workers: about
 # one write per fsync; 8: about four). README recommends 8 for write-heavy use.
 #
+# --audit-modes adds GET and PUT (replace) rows with audit.mode sync, async and
+# off (SPEC 12), each against a server restarted in config mode over the same
+# data with that mode (the other rows run with the default, sync).
+#
 # The machine may be shared: before each wrk run the script waits up to
 # --quiet-wait seconds (default 30) for other processes to use under 15% of the
 # CPU, and every row records how much CPU others used during the run.
@@ -46,6 +50,7 @@ BUILD_IT=1
 QUIET_WAIT=30
 DO_100K=1
 DO_HTTPS=1
+AUDIT_MODES=0
 OUT="$ROOT/bench/results/latest.md"
 SOFTHSM_MODULE=/usr/lib/softhsm/libsofthsm2.so
 
@@ -67,6 +72,7 @@ while [[ $# -gt 0 ]]; do
     --no-build) BUILD_IT=0; shift ;;
     --skip-100k) DO_100K=0; shift ;;
     --skip-https) DO_HTTPS=0; shift ;;
+    --audit-modes) AUDIT_MODES=1; shift ;;
     --out) OUT="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench/run.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
@@ -275,6 +281,11 @@ measure() {
 }
 
 # --- backend -------------------------------------------------------------------
+# The [hsm] section of config mode over the dev token of $DATA.
+hsm_section() {
+  printf '[hsm]\nmodule = "%s"\ntoken_label = "strongroom-dev"\npin_file = "%s"\nmaster_key_label = "strongroom-master"\n' \
+    "$SOFTHSM_MODULE" "$DATA/hsm-pin"
+}
 SERVER_MODE=(--dev --data-dir "$DATA")
 ADMIN_MODE=(--data-dir "$DATA")
 log "first start (provisions the dev token, master key and database in $DATA)"
@@ -303,11 +314,7 @@ url = "$STRONGROOM_TEST_MYSQL_URL"
 user = "$STRONGROOM_TEST_MYSQL_USER"
 password_env = "STRONGROOM_TEST_MYSQL_PASSWORD"
 database = "strongroom_test_bench"
-[hsm]
-module = "$SOFTHSM_MODULE"
-token_label = "strongroom-dev"
-pin_file = "$DATA/hsm-pin"
-master_key_label = "strongroom-master"
+$(hsm_section)
 EOF
   export SOFTHSM2_CONF="$DATA/softhsm2.conf"
   SERVER_MODE=(--config "$WORK/strongroom.toml")
@@ -407,6 +414,42 @@ EOF
   measure "$HTTPS_LABEL" "$SERVER_PID" "$SERVER_URL" get.lua
   stop_server
   SERVER_MODE=("${PLAIN_MODE[@]}")
+fi
+
+# --- audit modes (SPEC 12) -------------------------------------------------------------
+# A config for this backend with audit.mode = $1 (its own chain per mode).
+audit_config() {
+  local f="$WORK/audit-$1.toml"
+  if [[ $BACKEND == mysql ]]; then
+    cp "$WORK/strongroom.toml" "$f"
+  else
+    cat >"$f" <<EOF
+[server]
+listen = "127.0.0.1:0"
+threads = $THREADS
+[store]
+backend = "sqlite"
+path = "$DATA/vault.db"
+$(hsm_section)
+EOF
+  fi
+  printf '[audit]\nmode = "%s"\nserver_id = "bench-%s"\n' "$1" "$1" >>"$f"
+  echo "$f"
+}
+if [[ $AUDIT_MODES == 1 ]]; then
+  stop_server
+  SAVED_MODE=("${SERVER_MODE[@]}")
+  export SOFTHSM2_CONF="$DATA/softhsm2.conf"
+  for mode in sync async off; do
+    SERVER_MODE=(--config "$(audit_config "$mode")")
+    start_server
+    BENCH_SEED=1 wrk -t2 -c16 -d2s -s "$ROOT/bench/lua/get.lua" "$SERVER_URL" >/dev/null 2>&1 || true
+    measure "GET /v0/vault/:name (audit $mode)" "$SERVER_PID" "$SERVER_URL" get.lua
+    measure "PUT /v0/vault/:name (replace, audit $mode)" "$SERVER_PID" "$SERVER_URL" put_replace.lua
+    stop_server
+  done
+  SERVER_MODE=("${SAVED_MODE[@]}")
+  start_server
 fi
 
 # --- 100,000 stored credentials: start-up and RSS -----------------------------------

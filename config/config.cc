@@ -264,6 +264,26 @@ Status ReadLog(const std::string& source, const toml::table* table, LogConfig& o
   return Status::Ok();
 }
 
+Status ReadAudit(const std::string& source, const toml::table* table, AuditConfig& out) {
+  SectionReader reader(source, "audit");
+  reader.String("mode", &out.mode);
+  reader.String("server_id", &out.server_id);
+  reader.Int("checkpoint_interval", &out.checkpoint_interval_s, 1, 86400);
+  reader.String("checkpoint_file", &out.checkpoint_file);
+  reader.String("signing_key_label", &out.signing_key_label);
+  if (table != nullptr) SR_RETURN_IF_ERROR(reader.Read(*table));
+  if (out.mode != "sync" && out.mode != "async" && out.mode != "off") {
+    return reader.Error("mode", "must be \"sync\", \"async\" or \"off\"");
+  }
+  if (out.server_id.size() > 255) return reader.Error("server_id", "must be at most 255 bytes");
+  for (char c : out.server_id) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return reader.Error("server_id", "must not contain control characters");
+    }
+  }
+  return Status::Ok();
+}
+
 // Resolves `path` against `base` unless it is absolute or empty.
 void Resolve(const std::filesystem::path& base, std::string& path) {
   if (path.empty() || path.front() == '/') return;
@@ -323,6 +343,7 @@ Result<Config> ParseConfig(const std::string& toml_text, const std::string& sour
   const toml::table* hsm = nullptr;
   const toml::table* limits = nullptr;
   const toml::table* log = nullptr;
+  const toml::table* audit = nullptr;
   for (auto&& [key, value] : root) {
     const std::string name(key.str());
     const toml::table** slot = name == "server"   ? &server
@@ -330,6 +351,7 @@ Result<Config> ParseConfig(const std::string& toml_text, const std::string& sour
                                : name == "hsm"    ? &hsm
                                : name == "limits" ? &limits
                                : name == "log"    ? &log
+                               : name == "audit"  ? &audit
                                                   : nullptr;
     if (slot == nullptr) {
       return ConfigError(
@@ -345,6 +367,7 @@ Result<Config> ParseConfig(const std::string& toml_text, const std::string& sour
   SR_RETURN_IF_ERROR(ReadHsm(source, hsm, config.hsm));
   SR_RETURN_IF_ERROR(ReadLimits(source, limits, config.limits));
   SR_RETURN_IF_ERROR(ReadLog(source, log, config.log));
+  SR_RETURN_IF_ERROR(ReadAudit(source, audit, config.audit));
   return config;
 }
 
@@ -370,6 +393,7 @@ Result<Config> LoadConfigFile(const std::string& path) {
   Resolve(base, config.server.tls_cert);
   Resolve(base, config.server.tls_key);
   Resolve(base, config.server.client_ca);
+  Resolve(base, config.audit.checkpoint_file);
   return config;
 }
 

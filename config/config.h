@@ -66,6 +66,17 @@ struct LogConfig {
   std::string format = "text";  // "text" or "json" (one object a line)
 };
 
+// SPEC 12 audit log.
+struct AuditConfig {
+  std::string mode = "sync";       // "sync" (fail closed), "async" or "off"
+  std::string server_id;           // this server's chain; empty: "<host name>:<listen port>"
+  int checkpoint_interval_s = 10;  // checkpoint_interval, seconds, 1..86400
+  // JSON lines of signed checkpoints; empty: audit-checkpoints.jsonl beside the
+  // SQLite database, or none (database only) with MySQL.
+  std::string checkpoint_file;
+  std::string signing_key_label = "strongroom-audit";  // ECDSA P-256 key on the HSM
+};
+
 struct Config {
   std::string source;  // the file it came from, for messages
   ServerConfig server;
@@ -73,6 +84,7 @@ struct Config {
   HsmConfig hsm;
   LimitsConfig limits;
   LogConfig log;
+  AuditConfig audit;
 };
 
 // Parses and validates a TOML file. Errors are INVALID_ARGUMENT ("invalid_config")

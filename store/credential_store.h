@@ -40,6 +40,62 @@ struct MutateOutcome {
   bool created = false;  // true when no row existed before
 };
 
+// --- audit log (SPEC 12) ---
+// One stored audit event: the fields of audit::Event (audit/event.h), which
+// the store does not depend on. Never a secret: keys appear as key ids.
+struct AuditRecord {
+  std::int64_t seq = 0;
+  std::string time;
+  std::string server;
+  std::optional<std::string> request_id;
+  std::string action;
+  std::optional<std::string> identity;
+  std::optional<std::string> key_id;
+  std::optional<std::string> credential;
+  std::optional<std::string> credential_id;
+  std::optional<std::int64_t> version;
+  std::int64_t status = 0;
+  std::optional<std::string> remote;
+  std::string prev;
+  std::string hash;
+};
+
+// One stored checkpoint (audit::Checkpoint).
+struct AuditCheckpointRecord {
+  std::string server;
+  std::int64_t seq = 0;
+  std::string hash;
+  std::string time;
+  std::string signature;  // base64 DER
+};
+
+// `prev` of a chain's first event (= audit::kGenesisHash).
+inline constexpr std::string_view kAuditGenesisHash =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
+// The hash of a record whose seq and prev are set (audit::EventHash). The
+// store links records into their server's chain inside its transaction: seq =
+// the newest stored seq of that server + 1, prev = its hash, then hash = this.
+using AuditHashFn = std::string (*)(const AuditRecord& record);
+
+// An audit event that commits in a write's own transaction. `record` may be
+// filled in by the write's MutateFn (which runs first); on success it holds
+// seq, prev and hash as stored.
+struct AuditWrite {
+  AuditRecord* record = nullptr;
+  AuditHashFn hash = nullptr;
+};
+
+// Which events ListAuditEvents returns: ordered by (server, seq), those after
+// (after_server, after_seq) (paging), of `server` if non-empty, seq >= since.
+struct AuditQuery {
+  std::string server;
+  std::int64_t since = 1;
+  std::string after_server;
+  std::int64_t after_seq = 0;
+  int limit = 1000;
+};
+
 class CredentialStore {
  public:
   virtual ~CredentialStore() = default;
@@ -104,6 +160,28 @@ class CredentialStore {
 
   // Deletes a credential; NOT_FOUND if absent.
   virtual Status DeleteCredential(std::int64_t identity_id, std::string_view name) = 0;
+
+  // --- audit log (SPEC 12); append-only: nothing here updates or deletes ---
+  // Mutate and DeleteCredential that also append `audit` in the same
+  // transaction (one durable commit). A failure to append the event fails the
+  // write, which then changes nothing: UNAVAILABLE "audit_unavailable".
+  virtual Result<MutateOutcome> MutateAudited(std::int64_t identity_id, std::string_view name,
+                                              const MutateFn& fn, AuditWrite audit) = 0;
+  virtual Status DeleteCredentialAudited(std::int64_t identity_id, std::string_view name,
+                                         AuditWrite audit) = 0;
+  // Appends `records` (each to its server's chain, in order) in one durable
+  // transaction, batched with concurrent writes where the backend batches
+  // (SQLite group commit); fills in seq, prev and hash.
+  // UNAVAILABLE "audit_unavailable" on failure (nothing appended).
+  virtual Status AppendAuditEvents(std::vector<AuditRecord>* records, AuditHashFn hash) = 0;
+  // The newest event of `server`'s chain, nullopt if it has none.
+  virtual Result<std::optional<AuditRecord>> LastAuditEvent(std::string_view server) = 0;
+  // Events as `query` selects, at most query.limit (positive).
+  virtual Result<std::vector<AuditRecord>> ListAuditEvents(const AuditQuery& query) = 0;
+  // Stores a checkpoint; ALREADY_EXISTS if (server, seq) has one.
+  virtual Status AppendAuditCheckpoint(const AuditCheckpointRecord& checkpoint) = 0;
+  // Every checkpoint, ordered by (server, seq).
+  virtual Result<std::vector<AuditCheckpointRecord>> ListAuditCheckpoints() = 0;
 
   // Records retrieval times (best effort, may be batched): last_used_at =
   // max(old, at) on the row of `identity_id` whose credential_id is

@@ -77,6 +77,10 @@ constexpr internal::SqlTable kMysqlSql = internal::MakeSqlTable({
         " WHERE identity_id = ? AND credential_id = ?",
     .last_insert_id = "SELECT LAST_INSERT_ID()",
     .ping = "SELECT 1",
+    // Locks the head row: a second transaction of the same server waits for
+    // the first to commit and then reads the new head (no duplicate seq).
+    .audit_head = "SELECT seq, hash FROM audit_events WHERE server = ?"
+                  " ORDER BY seq DESC LIMIT 1 FOR UPDATE",
 });
 
 constexpr char kCreateSchemaMigrations[] =
@@ -147,6 +151,13 @@ class MysqlStatement {
   void BindText(int idx, std::string_view v) {
     ps_->setString(static_cast<unsigned>(idx), sql::SQLString(v.data(), v.size()));
   }
+  void BindOptText(int idx, const std::optional<std::string>& v) {
+    if (v) {
+      BindText(idx, *v);
+    } else {
+      ps_->setNull(static_cast<unsigned>(idx), sql::DataType::VARCHAR);
+    }
+  }
   void BindBlob(int idx, const std::vector<std::uint8_t>& v) {
     ps_->setString(static_cast<unsigned>(idx),
                    sql::SQLString(reinterpret_cast<const char*>(v.data()), v.size()));
@@ -170,6 +181,10 @@ class MysqlStatement {
   std::string Text(int col) const {
     const sql::SQLString value = rs_->getString(Col(col));
     return std::string(value.c_str(), value.length());
+  }
+  std::optional<std::string> OptText(int col) const {
+    if (rs_->isNull(Col(col))) return std::nullopt;
+    return Text(col);
   }
   std::vector<std::uint8_t> Blob(int col) const {
     const sql::SQLString value = rs_->getString(Col(col));

@@ -48,6 +48,7 @@ constexpr internal::SqlTable kSqliteSql = internal::MakeSqlTable({
                         " WHERE identity_id = ? AND credential_id = ?",
     .last_insert_id = "SELECT last_insert_rowid()",
     .ping = internal::kSchemaMaxVersionSql,  // reads the file, unlike SELECT 1
+    .audit_head = "SELECT seq, hash FROM audit_events WHERE server = ? ORDER BY seq DESC LIMIT 1",
 });
 
 constexpr char kCreateSchemaMigrations[] =

@@ -35,11 +35,20 @@ inline constexpr std::size_t kKeyIdHexChars = 16;
 inline constexpr std::size_t kSecretChars = 43;
 inline constexpr std::size_t kApiKeyChars = 3 + kKeyIdHexChars + 1 + kSecretChars;
 
-// Who is calling: the identity an API key belongs to and what the key may do.
+// Where a request came from, as the face saw it: the audit event's
+// `requestId` and `remote` (SPEC 12). Empty fields are recorded as null.
+struct RequestContext {
+  std::string request_id;
+  std::string remote;  // client address
+};
+
+// Who is calling: the identity an API key belongs to and what the key may do,
+// and the request it came with (Vault::Authenticate fills it in).
 struct Principal {
   std::int64_t identity_id = 0;
   std::string key_id;        // public key id, safe to log
   std::uint32_t scopes = 0;  // model::Scope bits
+  RequestContext context;
 };
 
 // A fresh key id (8 random bytes as hex) and full key string.

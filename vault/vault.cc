@@ -16,6 +16,7 @@
 #include "model/totp.h"
 #include "model/validation.h"
 #include "store/credential_store.h"
+#include "vault/internal/audit_sink.h"
 #include "vault/internal/base64url.h"
 #include "vault/internal/envelope.h"
 #include "vault/internal/expiry.h"
@@ -90,6 +91,11 @@ Vault::Vault(store::CredentialStore* store, kms::KeyManager* keys, const Clock* 
   maintenance_ = std::make_unique<internal::Maintenance>(
       options.touch_flush_interval, options.identity_sweep_interval, [this] { touches_->Flush(); },
       [this] { identities_->ForgetDeleted(); });
+  audit_ = std::make_unique<internal::AuditSink>(store, options.audit);
+  if (options.audit.mode == AuditMode::kAsync) {
+    audit_flusher_ = std::make_unique<internal::Maintenance>(
+        std::chrono::milliseconds(250), std::chrono::hours(24), [this] { audit_->Flush(); }, [] {});
+  }
 }
 
 Vault::~Vault() {
@@ -100,6 +106,8 @@ Vault::~Vault() {
 void Vault::Shutdown() {
   maintenance_->Stop();
   touches_->Flush();
+  if (audit_flusher_) audit_flusher_->Stop();
+  audit_->Flush();
 }
 
 void Vault::FlushTouches() { touches_->Flush(); }
@@ -142,18 +150,19 @@ Readiness Vault::CheckReadiness() {
   return Readiness{store_status.ok(), hsm_status.ok()};
 }
 
-Result<Principal> Vault::Authenticate(std::string_view authorization_header) {
+Result<Principal> Vault::AuthenticateUnaudited(std::string_view authorization_header) {
   std::optional<std::string_view> token = BearerToken(authorization_header);
   if (!token) return InvalidApiKeyError();
   return AuthenticateApiKey(store_, *token, clock_.NowMillis());
 }
 
-Result<CallerIdentity> Vault::Whoami(const Caller& caller) {
+Result<CallerIdentity> Vault::WhoamiUnaudited(const Caller& caller, internal::AuditFacts* facts) {
   Principal authenticated;
   const Principal* principal = caller.principal();
   if (principal == nullptr) {
-    SR_ASSIGN_OR_RETURN(authenticated, Authenticate(caller.authorization_header()));
+    SR_ASSIGN_OR_RETURN(authenticated, AuthenticateUnaudited(caller.authorization_header()));
     principal = &authenticated;
+    facts->identity_id = principal->identity_id;
   }
   // A key or identity deleted since it was checked is as good as unknown.
   auto unknown_as_401 = [](const Status& status) {
@@ -171,8 +180,9 @@ Result<CallerIdentity> Vault::Whoami(const Caller& caller) {
   return out;
 }
 
-Result<Page> Vault::List(const Principal& principal, std::optional<std::string_view> limit_text,
-                         std::optional<std::string_view> cursor) {
+Result<Page> Vault::ListUnaudited(const Principal& principal,
+                                  std::optional<std::string_view> limit_text,
+                                  std::optional<std::string_view> cursor) {
   SR_RETURN_IF_ERROR(Authorize(principal, Operation::kList));
   SR_ASSIGN_OR_RETURN(std::optional<int> limit, ParseLimit(limit_text));
   SR_ASSIGN_OR_RETURN(std::string after, ParseCursor(cursor));
@@ -200,7 +210,8 @@ Result<Page> Vault::List(const Principal& principal, std::optional<std::string_v
 // The key and the credential in one store read, with the errors of
 // Authenticate + Authorize + a plain read, in that order.
 Result<model::StoredCredential> Vault::LoadLiveForKey(std::string_view header,
-                                                      std::string_view name, UnixMillis* now) {
+                                                      std::string_view name, UnixMillis* now,
+                                                      internal::AuditFacts* facts) {
   std::optional<std::string_view> token = BearerToken(header);
   std::optional<std::string> key_id;
   if (token) key_id = ParseApiKeyId(*token);
@@ -212,6 +223,7 @@ Result<model::StoredCredential> Vault::LoadLiveForKey(std::string_view header,
   }
   *now = clock_.NowMillis();
   SR_ASSIGN_OR_RETURN(Principal principal, CheckApiKey(read->key, *token, *now));
+  facts->identity_id = principal.identity_id;
   SR_RETURN_IF_ERROR(Authorize(principal, Operation::kGet));
   SR_RETURN_IF_ERROR(read->credential_status);  // a corrupt row, only after 401/403
   if (!read->credential) return NotFoundError("credential not found");
@@ -222,10 +234,10 @@ Result<model::StoredCredential> Vault::LoadLiveForKey(std::string_view header,
 // The credential, if it exists, belongs to the caller and has not expired,
 // overlaid with pending uses. `*now` gets the request's time.
 Result<model::StoredCredential> Vault::LoadLive(const Caller& caller, std::string_view name,
-                                                UnixMillis* now) {
+                                                UnixMillis* now, internal::AuditFacts* facts) {
   if (caller.principal() == nullptr) {
     SR_ASSIGN_OR_RETURN(model::StoredCredential row,
-                        LoadLiveForKey(caller.authorization_header(), name, now));
+                        LoadLiveForKey(caller.authorization_header(), name, now, facts));
     touches_->Overlay(&row);
     return row;
   }
@@ -247,28 +259,28 @@ Result<SecretBytes> Vault::Open(const model::StoredCredential& row) {
   return internal::OpenRow(keys_, *identity, row);
 }
 
-Result<OpenedCredential> Vault::Get(const Caller& caller, std::string_view name) {
-  UnixMillis now = 0;
+Result<OpenedCredential> Vault::GetUnaudited(const Caller& caller, std::string_view name,
+                                             UnixMillis* now, internal::AuditFacts* facts) {
   OpenedCredential out;
-  SR_ASSIGN_OR_RETURN(out.credential, LoadLive(caller, name, &now));
+  SR_ASSIGN_OR_RETURN(out.credential, LoadLive(caller, name, now, facts));
+  facts->credential_id = out.credential.credential_id;
+  facts->version = out.credential.version;
   SR_ASSIGN_OR_RETURN(out.data, Open(out.credential));
-  model::StoredCredential& row = out.credential;
-  touches_->Record(row.identity_id, row.credential_id, now);
-  row.last_used_at = std::max(row.last_used_at.value_or(now), now);
   return out;
 }
 
-Result<TotpReading> Vault::Totp(const Caller& caller, std::string_view name) {
-  UnixMillis now = 0;
-  SR_ASSIGN_OR_RETURN(model::StoredCredential row, LoadLive(caller, name, &now));
+Result<TotpReading> Vault::TotpUnaudited(const Caller& caller, std::string_view name,
+                                         UnixMillis* now, internal::AuditFacts* facts) {
+  SR_ASSIGN_OR_RETURN(model::StoredCredential row, LoadLive(caller, name, now, facts));
+  facts->credential_id = row.credential_id;
+  facts->version = row.version;
   SR_ASSIGN_OR_RETURN(SecretBytes plain, Open(row));
   SR_ASSIGN_OR_RETURN(SecretJson data, internal::ParseData(plain));
   SR_ASSIGN_OR_RETURN(SecretString seed, model::FindTotpSeed(row.type, *data));
   nlohmann::json metadata =
       nlohmann::json::parse(row.metadata_json, nullptr, /*allow_exceptions=*/false);
   model::TotpParams params = model::TotpParams::FromMetadata(metadata);
-  SR_ASSIGN_OR_RETURN(model::TotpCode code, model::GenerateTotp(seed.view(), params, now));
-  touches_->Record(row.identity_id, row.credential_id, now);
+  SR_ASSIGN_OR_RETURN(model::TotpCode code, model::GenerateTotp(seed.view(), params, *now));
   TotpReading out;
   out.code = std::move(code.code);
   out.remaining = code.remaining;

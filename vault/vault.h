@@ -47,6 +47,7 @@
 #include "base/secret.h"
 #include "model/credential.h"
 #include "vault/api_key.h"
+#include "vault/audit.h"
 
 namespace strongroom::kms {
 class HsmObserver;
@@ -59,6 +60,8 @@ class CredentialStore;
 namespace strongroom::vault {
 
 namespace internal {
+struct AuditFacts;
+class AuditSink;
 class IdentityCache;
 class Maintenance;
 class TouchBatcher;
@@ -78,20 +81,31 @@ bool Allows(const Principal& principal, Operation operation);
 // Who asks for a read: a principal already authenticated, or the value of an
 // Authorization header not yet checked. With a header, Get and Totp check the
 // key in the same store read as the credential (the fast path of REST GET).
+// The request context (for the audit event) is the principal's, or the one
+// given with the header; it must outlive the Caller.
 class Caller final {
  public:
   // Implicit on purpose: a Principal is the common caller.
-  Caller(const Principal& principal) : principal_(&principal) {}  // NOLINT
-  static Caller WithAuthorization(std::string_view authorization_header) {
-    return Caller(authorization_header);
+  Caller(const Principal& principal)  // NOLINT
+      : principal_(&principal), context_(&principal.context) {}
+  static Caller WithAuthorization(std::string_view authorization_header,
+                                  const RequestContext& context = NoContext()) {
+    return Caller(authorization_header, context);
   }
   const Principal* principal() const { return principal_; }
   std::string_view authorization_header() const { return header_; }
+  const RequestContext& context() const { return *context_; }
 
  private:
-  explicit Caller(std::string_view header) : header_(header) {}
+  static const RequestContext& NoContext() {
+    static const RequestContext kNone;
+    return kNone;
+  }
+  Caller(std::string_view header, const RequestContext& context)
+      : header_(header), context_(&context) {}
   const Principal* principal_ = nullptr;
   std::string_view header_;
+  const RequestContext* context_;
 };
 
 // A credential read for its owner: the stored row (summary fields; the
@@ -147,6 +161,8 @@ struct VaultOptions {
   // How often identities deleted by another process are noticed and their
   // cached keys wiped (checked by the flush thread, so at that granularity).
   std::chrono::milliseconds identity_sweep_interval{10000};
+  // The audit log (SPEC 12); off unless the server configures it.
+  AuditOptions audit;
 };
 
 class Vault final {
@@ -160,8 +176,20 @@ class Vault final {
 
   // Authenticates the value of an Authorization header ("Bearer <key>"; the
   // scheme is case-insensitive). Every failure is the same UNAUTHENTICATED
-  // "invalid or missing API key"; store outages are UNAVAILABLE.
-  Result<Principal> Authenticate(std::string_view authorization_header);
+  // "invalid or missing API key" (and an auth.failed event); store outages
+  // are UNAVAILABLE. The principal carries `context` for later events.
+  Result<Principal> Authenticate(std::string_view authorization_header,
+                                 const RequestContext& context = {});
+
+  // Audit log (SPEC 12): every use case below records one event for the
+  // request (auth.failed for a 401), with the status it answers. In sync mode
+  // a use case whose event cannot be written fails with UNAVAILABLE
+  // "audit_unavailable" instead, and changes nothing.
+  //
+  // Records the event of `operation` on `name` (may be empty) refused by the
+  // face before the use case ran (scope checked early, body refused) and
+  // returns `why`, or the audit error.
+  Status Refuse(const Principal& principal, Operation operation, std::string_view name, Status why);
 
   // The identity and key record of the caller's key. Any valid key, whatever
   // its scopes; store outages are UNAVAILABLE.
@@ -234,10 +262,44 @@ class Vault final {
 
  private:
   Result<model::StoredCredential> LoadLive(const Caller& caller, std::string_view name,
-                                           UnixMillis* now);
+                                           UnixMillis* now, internal::AuditFacts* facts);
   Result<model::StoredCredential> LoadLiveForKey(std::string_view header, std::string_view name,
-                                                 UnixMillis* now);
+                                                 UnixMillis* now, internal::AuditFacts* facts);
   Result<SecretBytes> Open(const model::StoredCredential& row);
+
+  // The use cases before their audit events (see Refuse); `facts` learns what
+  // the event needs as they go, `record` (sync mode, writes) is the event
+  // committed in the write's transaction.
+  Result<Principal> AuthenticateUnaudited(std::string_view authorization_header);
+  Result<CallerIdentity> WhoamiUnaudited(const Caller& caller, internal::AuditFacts* facts);
+  Result<Page> ListUnaudited(const Principal& principal, std::optional<std::string_view> limit,
+                             std::optional<std::string_view> cursor);
+  Result<OpenedCredential> GetUnaudited(const Caller& caller, std::string_view name,
+                                        UnixMillis* now, internal::AuditFacts* facts);
+  Result<TotpReading> TotpUnaudited(const Caller& caller, std::string_view name, UnixMillis* now,
+                                    internal::AuditFacts* facts);
+  Result<PutOutcome> PutUnaudited(const Principal& principal, std::string_view name,
+                                  std::string_view body_json, internal::AuditFacts* facts,
+                                  store::AuditRecord* record);
+  Status DeleteUnaudited(const Principal& principal, std::string_view name,
+                         store::AuditRecord* record);
+  Result<PoppedBackupCode> PopUnaudited(const Principal& principal, std::string_view name,
+                                        internal::AuditFacts* facts, store::AuditRecord* record);
+
+  // Audit helpers (vault_audit.cc).
+  internal::AuditFacts FactsOf(const Caller& caller, std::string_view action,
+                               std::string_view name) const;
+  store::AuditRecord MakeAuditRecord(const internal::AuditFacts& facts, const Status& outcome,
+                                     int ok_status);
+  // Records the event of a finished use case; OK, or the audit error.
+  Status Emit(const internal::AuditFacts& facts, const Status& outcome, int ok_status);
+  // The event to commit with a write (sync mode only).
+  std::optional<store::AuditRecord> TransactionRecord(const internal::AuditFacts& facts,
+                                                      int ok_status);
+  // After a write: its event if it was not committed with it; the result, or
+  // the audit error.
+  Status FinishWrite(const internal::AuditFacts& facts, const Status& outcome, bool committed,
+                     int ok_status);
 
   store::CredentialStore& store_;
   kms::KeyManager& keys_;
@@ -245,6 +307,8 @@ class Vault final {
   std::unique_ptr<internal::TouchBatcher> touches_;
   std::unique_ptr<internal::IdentityCache> identities_;
   std::unique_ptr<internal::Maintenance> maintenance_;
+  std::unique_ptr<internal::AuditSink> audit_;
+  std::unique_ptr<internal::Maintenance> audit_flusher_;  // async mode only
   std::unique_ptr<kms::HsmObserver> hsm_observer_;
 };
 

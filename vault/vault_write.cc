@@ -11,6 +11,7 @@
 #include "model/totp.h"
 #include "model/validation.h"
 #include "store/credential_store.h"
+#include "vault/internal/audit_sink.h"
 #include "vault/internal/envelope.h"
 #include "vault/internal/expiry.h"
 #include "vault/internal/identity_cache.h"
@@ -46,10 +47,30 @@ model::StoredCredential PutRow(const std::optional<model::StoredCredential>& exi
   return row;
 }
 
+// What a write's MutateFn wrote, for its audit event.
+void NoteWritten(const model::StoredCredential& row, internal::AuditFacts* facts,
+                 store::AuditRecord* record) {
+  facts->credential_id = row.credential_id;
+  facts->version = row.version;
+  if (record != nullptr) {
+    record->credential_id = row.credential_id;
+    record->version = row.version;
+  }
+}
+
+// Mutate, with the audit event in the same transaction when there is one.
+Result<store::MutateOutcome> MutateWith(store::CredentialStore& store, std::int64_t identity_id,
+                                        std::string_view name, const store::MutateFn& fn,
+                                        store::AuditRecord* record) {
+  if (record == nullptr) return store.Mutate(identity_id, name, fn);
+  return store.MutateAudited(identity_id, name, fn, store::AuditWrite{record, &AuditRecordHash});
+}
+
 }  // namespace
 
-Result<PutOutcome> Vault::Put(const Principal& principal, std::string_view name,
-                              std::string_view body_json) {
+Result<PutOutcome> Vault::PutUnaudited(const Principal& principal, std::string_view name,
+                                       std::string_view body_json, internal::AuditFacts* facts,
+                                       store::AuditRecord* record) {
   SR_RETURN_IF_ERROR(Authorize(principal, Operation::kPut));
   SecretJson body(nlohmann::json::parse(body_json, nullptr, /*allow_exceptions=*/false));
   if (body->is_discarded()) return InvalidArgumentError("body is not valid JSON", "invalid_json");
@@ -66,21 +87,28 @@ Result<PutOutcome> Vault::Put(const Principal& principal, std::string_view name,
     model::StoredCredential row = PutRow(existing, input, principal.identity_id, name, new_id, now);
     const std::string_view plain(input.data_json.data(), input.data_json.size());
     SR_RETURN_IF_ERROR(internal::SealInto(keys_, *identity, plain, &row));
+    NoteWritten(row, facts, record);
     return row;
   };
-  SR_ASSIGN_OR_RETURN(store::MutateOutcome outcome, store_.Mutate(principal.identity_id, name, fn));
+  SR_ASSIGN_OR_RETURN(store::MutateOutcome outcome,
+                      MutateWith(store_, principal.identity_id, name, fn, record));
   touches_->Overlay(&outcome.written);
   return PutOutcome{std::move(outcome.written), outcome.created};
 }
 
-Status Vault::Delete(const Principal& principal, std::string_view name) {
+Status Vault::DeleteUnaudited(const Principal& principal, std::string_view name,
+                              store::AuditRecord* record) {
   SR_RETURN_IF_ERROR(Authorize(principal, Operation::kDelete));
   // A pending use of the deleted credential stays keyed by its credentialId,
   // which a credential re-created under this name never has.
-  return store_.DeleteCredential(principal.identity_id, name);
+  if (record == nullptr) return store_.DeleteCredential(principal.identity_id, name);
+  return store_.DeleteCredentialAudited(principal.identity_id, name,
+                                        store::AuditWrite{record, &AuditRecordHash});
 }
 
-Result<PoppedBackupCode> Vault::PopBackupCode(const Principal& principal, std::string_view name) {
+Result<PoppedBackupCode> Vault::PopUnaudited(const Principal& principal, std::string_view name,
+                                             internal::AuditFacts* facts,
+                                             store::AuditRecord* record) {
   SR_RETURN_IF_ERROR(Authorize(principal, Operation::kPopBackupCode));
   UnixMillis now = clock_.NowMillis();
   SR_ASSIGN_OR_RETURN(auto identity, identities_->Get(principal.identity_id));
@@ -99,9 +127,11 @@ Result<PoppedBackupCode> Vault::PopBackupCode(const Principal& principal, std::s
     SecretStdString text = DumpToSecret(*data);
     SR_RETURN_IF_ERROR(
         internal::SealInto(keys_, *identity, std::string_view(text.data(), text.size()), &row));
+    NoteWritten(row, facts, record);
     return row;
   };
-  SR_ASSIGN_OR_RETURN(store::MutateOutcome outcome, store_.Mutate(principal.identity_id, name, fn));
+  SR_ASSIGN_OR_RETURN(store::MutateOutcome outcome,
+                      MutateWith(store_, principal.identity_id, name, fn, record));
   if (outcome.created) {
     // fn never creates; a store that says otherwise broke its contract.
     return InternalError("backup pop created a row");

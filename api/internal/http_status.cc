@@ -66,18 +66,16 @@ HttpError MapStatus(const Status& status) {
       break;
     case StatusCode::kUnavailable: {
       out.http_status = 503;
-      const std::string& code = status.error_code();
-      if (code == "hsm_unavailable") {
-        out.error = code;
-        out.message = "the HSM is unavailable, retry later";
-      } else if (code == "store_unavailable") {
-        out.error = code;
-        out.message = "the store is unavailable, retry later";
-      } else {
-        out.error = "unavailable";
-        out.message = "the service is unavailable, retry later";
-      }
       out.retry_after = true;
+      const std::string& code = status.error_code();
+      // "the HSM is unavailable", "the audit log is ...", "the store is ..."
+      const char* what = code == "hsm_unavailable"     ? "the HSM"
+                         : code == "audit_unavailable" ? "the audit log"
+                         : code == "store_unavailable" ? "the store"
+                                                       : nullptr;
+      out.error = what != nullptr ? code : "unavailable";
+      out.message =
+          std::string(what != nullptr ? what : "the service") + " is unavailable, retry later";
       break;
     }
     case StatusCode::kAborted:

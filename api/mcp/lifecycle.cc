@@ -63,6 +63,8 @@ RpcOutcome CallTool(const McpCall& call, const json& params) {
   if (tool == nullptr) return RpcFault{kInvalidParams, "Unknown tool: " + tool_name.substr(0, 100)};
   // Scope first, so a key without it learns nothing from argument checks.
   if (Status allowed = vault::Authorize(call.principal, tool->operation); !allowed.ok()) {
+    // The call still gets its audit event (SPEC 12).
+    allowed = call.vault.Refuse(call.principal, tool->operation, {}, allowed);
     // "this API key lacks the vault:write scope needed by vault.store"
     return ToolError(Status(allowed.code(), "this " + allowed.message() + " needed by " + tool_name,
                             allowed.error_code()));

@@ -104,8 +104,9 @@ RpcOutcome CallStore(vault::Vault& vault, const vault::Principal& principal,
 
 }  // namespace
 
-Result<vault::Principal> AuthenticateCaller(vault::Vault& vault, std::string_view authorization) {
-  return vault.Authenticate(authorization);
+Result<vault::Principal> AuthenticateCaller(vault::Vault& vault, std::string_view authorization,
+                                            const vault::RequestContext& context) {
+  return vault.Authenticate(authorization, context);
 }
 
 RpcOutcome CallVaultTool(vault::Vault& vault, const vault::Principal& principal, ToolId tool,

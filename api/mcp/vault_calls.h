@@ -20,7 +20,8 @@ namespace strongroom::api::mcp {
 
 // The caller of an HTTP request, from its Authorization header. Errors as
 // vault::Vault::Authenticate (UNAUTHENTICATED, UNAVAILABLE).
-Result<vault::Principal> AuthenticateCaller(vault::Vault& vault, std::string_view authorization);
+Result<vault::Principal> AuthenticateCaller(vault::Vault& vault, std::string_view authorization,
+                                            const vault::RequestContext& context);
 
 // Runs tool `tool` (called by the name `tool_name`, echoed in messages) with
 // `args`, an object. The caller has checked the scope. Returns the tool result

@@ -71,6 +71,39 @@ const std::vector<Migration>& MysqlMigrations() {
        {
            "CREATE INDEX credentials_by_credential_id ON credentials (identity_id, credential_id)",
        }},
+      // --- audit --- (lead: final version 5)
+      // SPEC 12: one hash chain per server (servers sharing the database have
+      // distinct server ids); rows are only ever inserted. Free-text fields are
+      // TEXT so a long hostile name cannot make the insert fail.
+      {3,
+       "audit_events, audit_checkpoints",
+       {
+           R"sql(CREATE TABLE IF NOT EXISTS audit_events (
+  server VARCHAR(255) NOT NULL,
+  seq BIGINT NOT NULL,
+  event_time VARCHAR(64) NOT NULL,
+  request_id TEXT NULL,
+  action VARCHAR(64) NOT NULL,
+  identity_name TEXT NULL,
+  key_id TEXT NULL,
+  credential_name TEXT NULL,
+  credential_id TEXT NULL,
+  version BIGINT NULL,
+  status BIGINT NOT NULL,
+  remote TEXT NULL,
+  prev CHAR(64) NOT NULL,
+  hash CHAR(64) NOT NULL,
+  PRIMARY KEY (server, seq)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin)sql",
+           R"sql(CREATE TABLE IF NOT EXISTS audit_checkpoints (
+  server VARCHAR(255) NOT NULL,
+  seq BIGINT NOT NULL,
+  hash CHAR(64) NOT NULL,
+  checkpoint_time VARCHAR(64) NOT NULL,
+  signature TEXT NOT NULL,
+  PRIMARY KEY (server, seq)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin)sql",
+       }},
   };
   return kMigrations;
 }

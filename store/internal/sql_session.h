@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "store/internal/audit_rows.h"
 #include "store/internal/rows.h"
 
 namespace strongroom::store::internal {
@@ -60,6 +61,12 @@ enum class SqlId : std::uint8_t {
   kDeleteCredential,
   kTouchCredential,
   kPing,
+  kAuditHead,
+  kLastAuditEvent,
+  kInsertAuditEvent,
+  kListAuditEvents,
+  kInsertAuditCheckpoint,
+  kListAuditCheckpoints,
   kCount,  // not a statement
 };
 inline constexpr std::size_t kSqlIdCount = static_cast<std::size_t>(SqlId::kCount);
@@ -80,6 +87,9 @@ struct DialectSql {
   const char* last_insert_id;
   // A cheap statement that proves the database answers (one row).
   const char* ping;
+  // (seq, hash) of the newest audit event of server ?1, locked until the
+  // transaction ends where the transaction does not already hold the write lock.
+  const char* audit_head;
 };
 
 // The full table: the SQL both dialects share (rows.h) plus `dialect`.
@@ -109,6 +119,12 @@ constexpr SqlTable MakeSqlTable(const DialectSql& dialect) {
   set(SqlId::kDeleteCredential, kDeleteCredentialSql);
   set(SqlId::kTouchCredential, dialect.touch_credential);
   set(SqlId::kPing, dialect.ping);
+  set(SqlId::kAuditHead, dialect.audit_head);
+  set(SqlId::kLastAuditEvent, kLastAuditEventSql);
+  set(SqlId::kInsertAuditEvent, kInsertAuditEventSql);
+  set(SqlId::kListAuditEvents, kListAuditEventsSql);
+  set(SqlId::kInsertAuditCheckpoint, kInsertAuditCheckpointSql);
+  set(SqlId::kListAuditCheckpoints, kListAuditCheckpointsSql);
   return t;
 }
 

@@ -39,6 +39,8 @@
 #include "store/credential_store.h"
 #include "store/internal/migrations.h"
 #include "store/internal/rows.h"
+#include "store/internal/sql_audit.h"
+#include "store/internal/sql_migrate.h"
 #include "store/internal/sql_session.h"
 
 namespace strongroom::store::internal {
@@ -57,66 +59,6 @@ class MutationRef {
   void* obj_;
   Result<MutateOutcome> (*call_)(void*, Session&);
 };
-
-// Prepares `id`, lets `bind` set its parameters and executes it: rows affected.
-template <SqlSession Session, typename Bind>
-Result<std::int64_t> ExecuteStatement(Session& s, SqlId id, std::string_view what, Bind&& bind) {
-  SR_ASSIGN_OR_RETURN(typename Session::Statement stmt, s.Prepare(id));
-  bind(stmt);
-  return stmt.Execute(what);
-}
-
-// The first column of the first row of `id` (parameter 1 = `arg`, if any).
-template <SqlSession Session>
-Result<std::optional<std::int64_t>> QueryInt64(Session& s, SqlId id, std::string_view what,
-                                               std::optional<std::int64_t> arg = std::nullopt) {
-  SR_ASSIGN_OR_RETURN(typename Session::Statement stmt, s.Prepare(id));
-  if (arg) stmt.BindInt64(1, *arg);
-  SR_ASSIGN_OR_RETURN(bool row, stmt.Step(what));
-  if (!row) return std::optional<std::int64_t>();
-  return std::optional<std::int64_t>(stmt.Int64(0));
-}
-
-// Applies the `migrations` `s` has not recorded yet. `run_step(step)` runs
-// each step (a callable returning Status) as the backend makes it atomic or
-// safe to repeat (SQLite: in its own transaction; MySQL: as it is, under the
-// migration lock). The step re-reads the versions first, so two processes
-// migrating one database at once do not both apply it.
-template <SqlSession Session, typename RunStep>
-Status MigrateSchema(Session& s, const std::vector<Migration>& migrations,
-                     const char* create_migrations_table, const Clock& clock, RunStep&& run_step) {
-  SR_RETURN_IF_ERROR(CheckMigrationList(migrations));
-  SR_RETURN_IF_ERROR(s.Exec(create_migrations_table, "creating schema_migrations"));
-  auto current_version = [&s]() -> Result<std::int64_t> {
-    SR_ASSIGN_OR_RETURN(std::optional<std::int64_t> version,
-                        QueryInt64(s, SqlId::kSchemaMaxVersion, "reading schema version"));
-    if (!version) return InternalError("reading schema version: no result");
-    if (*version > kSchemaVersion) return SchemaTooNewError(*version);
-    return *version;
-  };
-  SR_ASSIGN_OR_RETURN(std::int64_t current, current_version());
-  if (current == kSchemaVersion) return Status::Ok();
-  for (const Migration& migration : migrations) {
-    SR_RETURN_IF_ERROR(run_step([&]() -> Status {
-      SR_RETURN_IF_ERROR(current_version().status());
-      SR_ASSIGN_OR_RETURN(
-          std::optional<std::int64_t> applied,
-          QueryInt64(s, SqlId::kSchemaHasVersion, "reading schema_migrations", migration.version));
-      if (applied) return Status::Ok();
-      const std::string what = "applying schema migration " + std::to_string(migration.version);
-      for (std::string_view sql : migration.statements) {
-        SR_RETURN_IF_ERROR(s.Exec(std::string(sql).c_str(), what));
-      }
-      return ExecuteStatement(s, SqlId::kSchemaRecordVersion, "recording schema migration",
-                              [&](auto& stmt) {
-                                stmt.BindInt64(1, migration.version);
-                                stmt.BindInt64(2, clock.NowMillis());
-                              })
-          .status();
-    }));
-  }
-  return Status::Ok();
-}
 
 template <typename Backend>
 class SqlCredentialStore final : public CredentialStore {
@@ -254,13 +196,20 @@ class SqlCredentialStore final : public CredentialStore {
 
   Result<MutateOutcome> Mutate(std::int64_t identity_id, std::string_view name,
                                const MutateFn& fn) override {
+    return MutateAudited(identity_id, name, fn, AuditWrite{});
+  }
+
+  Result<MutateOutcome> MutateAudited(std::int64_t identity_id, std::string_view name,
+                                      const MutateFn& fn, AuditWrite audit) override {
     // `fn` is the caller's code: an exception from it (or from the mapping
     // around it) must not unwind through the backend's transaction and batch
     // bookkeeping (SQLite's group-commit leader would stay elected and every
     // later write would wait forever). It fails this mutation alone.
     auto apply = [&](Session& s) -> Result<MutateOutcome> {
       try {
-        return ApplyMutation(s, identity_id, name, fn);
+        SR_ASSIGN_OR_RETURN(MutateOutcome outcome, ApplyMutation(s, identity_id, name, fn));
+        SR_RETURN_IF_ERROR(AppendAudit(s, audit));
+        return outcome;
       } catch (...) {
         return InternalError("applying a credential mutation failed");
       }
@@ -271,6 +220,64 @@ class SqlCredentialStore final : public CredentialStore {
   Status DeleteCredential(std::int64_t identity_id, std::string_view name) override {
     return WriteOne(SqlId::kDeleteCredential, "deleting credential", "credential not found",
                     [&](Statement& st) { BindCredentialKey(st, identity_id, name); });
+  }
+
+  Status DeleteCredentialAudited(std::int64_t identity_id, std::string_view name,
+                                 AuditWrite audit) override {
+    auto apply = [&](Session& s) -> Result<MutateOutcome> {
+      SR_ASSIGN_OR_RETURN(
+          std::int64_t deleted,
+          ExecuteStatement(s, SqlId::kDeleteCredential, "deleting credential",
+                           [&](Statement& st) { BindCredentialKey(st, identity_id, name); }));
+      if (deleted == 0) return NotFoundError("credential not found");
+      SR_RETURN_IF_ERROR(AppendAudit(s, audit));
+      return MutateOutcome{};
+    };
+    return backend_.Mutate(MutationRef<Session>(apply)).status();
+  }
+
+  Status AppendAuditEvents(std::vector<AuditRecord>* records, AuditHashFn hash) override {
+    if (records->empty()) return Status::Ok();
+    // Through the backend's write path for Mutate: on SQLite, one group commit
+    // with concurrent writes; on MySQL, one transaction for the batch.
+    auto apply = [&](Session& s) -> Result<MutateOutcome> {
+      if (!InsertAuditRecords(s, records->data(), records->size(), hash).ok()) {
+        return AuditUnavailable();
+      }
+      return MutateOutcome{};
+    };
+    Result<MutateOutcome> done = backend_.Mutate(MutationRef<Session>(apply));
+    return done.ok() ? Status::Ok() : AuditUnavailable();
+  }
+
+  Result<std::optional<AuditRecord>> LastAuditEvent(std::string_view server) override {
+    Result<AuditRecord> last = ReadOne<AuditRecord>(
+        SqlId::kLastAuditEvent, "reading the audit log", "no audit event",
+        [&](Statement& st) { st.BindText(1, server); }, kDecodeAudit);
+    if (last.status().code() == StatusCode::kNotFound) return std::optional<AuditRecord>();
+    if (!last.ok()) return last.status();
+    return std::optional<AuditRecord>(std::move(*last));
+  }
+
+  Result<std::vector<AuditRecord>> ListAuditEvents(const AuditQuery& query) override {
+    if (query.limit <= 0) return InvalidArgumentError("list limit must be positive");
+    return ReadAll<AuditRecord>(
+        SqlId::kListAuditEvents, "reading the audit log",
+        [&](Statement& st) { BindAuditQuery(st, query); }, kDecodeAudit);
+  }
+
+  Status AppendAuditCheckpoint(const AuditCheckpointRecord& checkpoint) override {
+    return backend_.Write("storing an audit checkpoint", [&](Session& s) {
+      return ExecuteStatement(s, SqlId::kInsertAuditCheckpoint, "storing an audit checkpoint",
+                              [&](Statement& st) { BindAuditCheckpoint(st, checkpoint); })
+          .status();
+    });
+  }
+
+  Result<std::vector<AuditCheckpointRecord>> ListAuditCheckpoints() override {
+    return ReadAll<AuditCheckpointRecord>(
+        SqlId::kListAuditCheckpoints, "reading audit checkpoints", [](Statement&) {},
+        [](const Statement& st) { return DecodeAuditCheckpoint(st); });
   }
 
   Status TouchLastUsed(const std::vector<Touch>& touches) override {
@@ -322,6 +329,14 @@ class SqlCredentialStore final : public CredentialStore {
   static constexpr auto kDecodeKeyed = [](const Statement& st) {
     return DecodeKeyedCredential(st);
   };
+  static constexpr auto kDecodeAudit = [](const Statement& st) { return DecodeAuditRecord(st); };
+
+  // Appends a write's audit event, if any, in the write's transaction.
+  static Status AppendAudit(Session& s, AuditWrite audit) {
+    if (audit.record == nullptr) return Status::Ok();
+    if (!InsertAuditRecords(s, audit.record, 1, audit.hash).ok()) return AuditUnavailable();
+    return Status::Ok();
+  }
   static void BindCredentialKey(Statement& st, std::int64_t identity_id, std::string_view name) {
     st.BindInt64(1, identity_id);
     st.BindText(2, name);

@@ -70,6 +70,15 @@ void Statement::BindText(int idx, std::string_view v) {
   if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
 }
 
+void Statement::BindOptText(int idx, const std::optional<std::string>& v) {
+  if (v) {
+    BindText(idx, *v);
+    return;
+  }
+  int rc = ::sqlite3_bind_null(stmt_, idx);
+  if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+}
+
 void Statement::BindBlob(int idx, const std::vector<std::uint8_t>& v) {
   int rc = ::sqlite3_bind_blob64(
       stmt_, idx, v.empty() ? static_cast<const void*>(kEmpty) : v.data(), v.size(), SQLITE_STATIC);
@@ -104,6 +113,11 @@ std::string Statement::Text(int col) const {
   const auto* p = reinterpret_cast<const char*>(::sqlite3_column_text(stmt_, col));
   int n = ::sqlite3_column_bytes(stmt_, col);
   return p == nullptr ? std::string() : std::string(p, static_cast<std::size_t>(n));
+}
+
+std::optional<std::string> Statement::OptText(int col) const {
+  if (::sqlite3_column_type(stmt_, col) == SQLITE_NULL) return std::nullopt;
+  return Text(col);
 }
 
 std::vector<std::uint8_t> Statement::Blob(int col) const {

@@ -60,6 +60,7 @@ class Statement final {
   void BindInt64(int idx, std::int64_t v);
   void BindOptInt64(int idx, std::optional<std::int64_t> v);
   void BindText(int idx, std::string_view v);
+  void BindOptText(int idx, const std::optional<std::string>& v);  // NULL for nullopt
   void BindBlob(int idx, const std::vector<std::uint8_t>& v);
 
   // true: a row is available; false: done. The raw code of the last step is
@@ -74,6 +75,7 @@ class Statement final {
   std::int64_t Int64(int col) const;
   std::optional<std::int64_t> OptInt64(int col) const;
   std::string Text(int col) const;
+  std::optional<std::string> OptText(int col) const;  // nullopt for NULL
   std::vector<std::uint8_t> Blob(int col) const;
 
  private:

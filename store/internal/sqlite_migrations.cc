@@ -60,6 +60,46 @@ const std::vector<Migration>& SqliteMigrations() {
        {
            "CREATE INDEX credentials_by_credential_id ON credentials (identity_id, credential_id)",
        }},
+      // --- audit --- (lead: final version 5)
+      // SPEC 12: one hash chain per server; rows are only ever inserted, and
+      // triggers refuse UPDATE and DELETE so no code path can rewrite them.
+      {3,
+       "audit_events, audit_checkpoints",
+       {
+           R"sql(CREATE TABLE audit_events (
+  server TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  event_time TEXT NOT NULL,
+  request_id TEXT,
+  action TEXT NOT NULL,
+  identity_name TEXT,
+  key_id TEXT,
+  credential_name TEXT,
+  credential_id TEXT,
+  version INTEGER,
+  status INTEGER NOT NULL,
+  remote TEXT,
+  prev TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  PRIMARY KEY (server, seq)
+) STRICT, WITHOUT ROWID)sql",
+           R"sql(CREATE TABLE audit_checkpoints (
+  server TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  checkpoint_time TEXT NOT NULL,
+  signature TEXT NOT NULL,
+  PRIMARY KEY (server, seq)
+) STRICT, WITHOUT ROWID)sql",
+           "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events"
+           " BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END",
+           "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events"
+           " BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END",
+           "CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints"
+           " BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END",
+           "CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints"
+           " BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END",
+       }},
   };
   return kMigrations;
 }

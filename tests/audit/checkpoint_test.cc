@@ -11,44 +11,15 @@
 #include <string>
 
 #include "audit/software_signer.h"
+#include "tests/audit/test_util.h"
 
 namespace strongroom::audit {
 namespace {
 
-struct PkeyFree {
-  void operator()(EVP_PKEY* key) const { ::EVP_PKEY_free(key); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
-
-PkeyPtr ReadPublicPem(const std::string& pem) {
-  BIO* bio = ::BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  PkeyPtr key(::PEM_read_bio_PUBKEY(bio, nullptr, nullptr, nullptr));
-  ::BIO_free(bio);
-  return key;
-}
-
-// Verification done here with OpenSSL directly, not with audit/'s CheckpointKey.
-bool OpenSslVerify(const std::string& pem, const std::string& message, const std::string& der) {
-  PkeyPtr key = ReadPublicPem(pem);
-  EVP_MD_CTX* ctx = ::EVP_MD_CTX_new();
-  const bool ok =
-      key && ::EVP_DigestVerifyInit(ctx, nullptr, ::EVP_sha256(), nullptr, key.get()) == 1 &&
-      ::EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(der.data()), der.size(),
-                         reinterpret_cast<const unsigned char*>(message.data()),
-                         message.size()) == 1;
-  ::EVP_MD_CTX_free(ctx);
-  return ok;
-}
-
-std::string Base64Decode(const std::string& text) {
-  std::string out(text.size(), '\0');
-  int n = ::EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                            reinterpret_cast<const unsigned char*>(text.data()),
-                            static_cast<int>(text.size()));
-  EXPECT_GT(n, 0);
-  out.resize(static_cast<std::size_t>(n) - (text.ends_with("==") ? 2 : text.ends_with("=")));
-  return out;
-}
+using testing::Base64Decode;
+using testing::OpenSslVerify;
+using testing::PkeyPtr;
+using testing::ReadPublicPem;
 
 std::unique_ptr<SoftwareCheckpointSigner> NewSigner() {
   auto signer = SoftwareCheckpointSigner::Generate();

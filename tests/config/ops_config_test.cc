@@ -59,5 +59,34 @@ TEST(OpsConfigTest, BadValuesNameFileKeyAndReason) {
   ExpectError("[log]\nlevel = \"info\"\n", "log.level", "unknown key");
 }
 
+// SPEC 12 [audit]: defaults without the section, values, errors.
+TEST(OpsConfigTest, AuditDefaultsValuesAndErrors) {
+  Result<Config> defaults = ParseConfig(kBase, "t.toml");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->audit.mode, "sync");
+  EXPECT_EQ(defaults->audit.server_id, "");
+  EXPECT_EQ(defaults->audit.checkpoint_interval_s, 10);
+  EXPECT_EQ(defaults->audit.checkpoint_file, "");
+  EXPECT_EQ(defaults->audit.signing_key_label, "strongroom-audit");
+  Result<Config> config =
+      ParseConfig(std::string(kBase) +
+                      "[audit]\nmode = \"async\"\nserver_id = \"vault1:8700\"\n"
+                      "checkpoint_interval = 30\ncheckpoint_file = \"a.jsonl\"\n"
+                      "signing_key_label = \"audit-2\"\n",
+                  "t.toml");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->audit.mode, "async");
+  EXPECT_EQ(config->audit.server_id, "vault1:8700");
+  EXPECT_EQ(config->audit.checkpoint_interval_s, 30);
+  EXPECT_EQ(config->audit.checkpoint_file, "a.jsonl");
+  EXPECT_EQ(config->audit.signing_key_label, "audit-2");
+  ExpectError("[audit]\nmode = \"sometimes\"\n", "audit.mode",
+              "must be \"sync\", \"async\" or \"off\"");
+  ExpectError("[audit]\ncheckpoint_interval = 0\n", "audit.checkpoint_interval",
+              "must be between 1 and 86400");
+  ExpectError("[audit]\nserver_id = \"\"\n", "audit.server_id", "must not be empty");
+  ExpectError("[audit]\nsigning_key = \"x\"\n", "audit.signing_key", "unknown key");
+}
+
 }  // namespace
 }  // namespace strongroom::config

@@ -165,6 +165,38 @@ class FailingStore final : public store::CredentialStore {
     if (auto s = failure()) return *s;
     return inner_->DeleteCredential(identity_id, name);
   }
+  Result<store::MutateOutcome> MutateAudited(std::int64_t identity_id, std::string_view name,
+                                             const store::MutateFn& fn,
+                                             store::AuditWrite audit) override {
+    if (auto s = failure()) return *s;
+    return inner_->MutateAudited(identity_id, name, fn, audit);
+  }
+  Status DeleteCredentialAudited(std::int64_t identity_id, std::string_view name,
+                                 store::AuditWrite audit) override {
+    if (auto s = failure()) return *s;
+    return inner_->DeleteCredentialAudited(identity_id, name, audit);
+  }
+  Status AppendAuditEvents(std::vector<store::AuditRecord>* records,
+                           store::AuditHashFn hash) override {
+    if (auto s = failure()) return *s;
+    return inner_->AppendAuditEvents(records, hash);
+  }
+  Result<std::optional<store::AuditRecord>> LastAuditEvent(std::string_view server) override {
+    if (auto s = failure()) return *s;
+    return inner_->LastAuditEvent(server);
+  }
+  Result<std::vector<store::AuditRecord>> ListAuditEvents(const store::AuditQuery& query) override {
+    if (auto s = failure()) return *s;
+    return inner_->ListAuditEvents(query);
+  }
+  Status AppendAuditCheckpoint(const store::AuditCheckpointRecord& checkpoint) override {
+    if (auto s = failure()) return *s;
+    return inner_->AppendAuditCheckpoint(checkpoint);
+  }
+  Result<std::vector<store::AuditCheckpointRecord>> ListAuditCheckpoints() override {
+    if (auto s = failure()) return *s;
+    return inner_->ListAuditCheckpoints();
+  }
   Status TouchLastUsed(const std::vector<Touch>& touches) override {
     ++touch_calls;
     if (auto s = failure()) return *s;
