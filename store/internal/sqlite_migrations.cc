@@ -60,6 +60,18 @@ const std::vector<Migration>& SqliteMigrations() {
        {
            "CREATE INDEX credentials_by_credential_id ON credentials (identity_id, credential_id)",
        }},
+      // --- data (AAD) ---
+      // lead: final version 3
+      // The AAD layout each envelope was sealed with (model::kCurrentAadVersion).
+      // Rows written before this step used layout 1; the vault reseals them
+      // to the current layout (Vault::ResealLegacyRows) and the index finds
+      // the ones left cheaply at every start-up.
+      {3,
+       "credentials.aad_version",
+       {
+           "ALTER TABLE credentials ADD COLUMN aad_version INTEGER NOT NULL DEFAULT 1",
+           "CREATE INDEX credentials_by_aad_version ON credentials (aad_version)",
+       }},
   };
   return kMigrations;
 }

@@ -49,6 +49,11 @@ class MysqlTestDatabase final : public StoreTestDatabase {
     return out;
   }
 
+  Status Exec(const std::string& sql) override {
+    auto done = MysqlQuery(env_, db_->name(), sql);
+    return done.ok() ? Status::Ok() : done.status();
+  }
+
  private:
   MysqlTestEnv env_;
   std::unique_ptr<ScratchDatabase> db_;
@@ -65,6 +70,7 @@ StoreBackend MysqlBackend() {
 
 INSTANTIATE_TEST_SUITE_P(Mysql, CredentialStoreTest, ::testing::Values(MysqlBackend()),
                          BackendName);
+INSTANTIATE_TEST_SUITE_P(Mysql, VaultOnStoreTest, ::testing::Values(MysqlBackend()), BackendName);
 
 TEST(MysqlStoreTest, MissingOptionsAreRejected) {
   MysqlStoreOptions options;
