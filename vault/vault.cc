@@ -211,9 +211,8 @@ Result<model::StoredCredential> Vault::LoadForKey(std::string_view header, std::
   std::optional<std::string> key_id;
   if (token) key_id = ParseApiKeyId(*token);
   if (!key_id) return InvalidApiKeyError();
-  *now = clock_.NowMillis();
   const store::CredentialStore::KeyCheck check = [&](const model::ApiKeyRecord& key) -> Status {
-    SR_ASSIGN_OR_RETURN(Principal principal, CheckApiKey(key, *token, *now));
+    SR_ASSIGN_OR_RETURN(Principal principal, CheckApiKey(key, *token, clock_.NowMillis()));
     return Authorize(principal, Operation::kGet);
   };
   Result<store::CredentialStore::KeyedCredential> read =
@@ -222,6 +221,9 @@ Result<model::StoredCredential> Vault::LoadForKey(std::string_view header, std::
     if (read.status().code() == StatusCode::kNotFound) return InvalidApiKeyError();
     return read.status();
   }
+  // The request's time is taken after the row was read, so a use recorded
+  // now never precedes the creation of the row read.
+  *now = clock_.NowMillis();
   SR_RETURN_IF_ERROR(read->credential_status);  // a corrupt row, only after 401/403
   if (!read->credential) return NotFoundError("credential not found");
   return std::move(*read->credential);
