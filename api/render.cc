@@ -70,7 +70,10 @@ Result<ordered_json> CredentialJson(const vault::OpenedCredential& opened) {
   JsonWipeGuard<json> wipe_data(data);
   if (!data.is_object()) return DataLossError("stored credential is not a JSON object");
   ordered_json out = SummaryJson(opened.credential);
-  out["data"] = model::RedactData(opened.credential.type, data);
+  // json -> ordered_json copies: the redacted copy is wiped once copied.
+  json redacted = model::RedactData(opened.credential.type, data);
+  JsonWipeGuard<json> wipe_redacted(redacted);
+  out["data"] = redacted;
   return out;
 }
 

@@ -68,6 +68,12 @@ struct ApiKeyRecord {
   UnixMillis created_at = 0;
 };
 
+// The layout of the additional data a credential's data is sealed with
+// (vault/internal/envelope.h): 1 bound identity, name, type and version; 2 also
+// binds expiresAt and the metadata text (which holds the TOTP parameters).
+// Rows sealed with an older layout are resealed by the vault (Vault::ResealLegacyRows).
+inline constexpr std::int32_t kCurrentAadVersion = 2;
+
 // A credential row as the store keeps it: plaintext summary + ciphertext.
 struct StoredCredential {
   std::string credential_id;  // stable for the life of the name
@@ -85,6 +91,7 @@ struct StoredCredential {
   std::vector<std::uint8_t> ciphertext;   // nonce(12) || ciphertext || tag(16)
   std::vector<std::uint8_t> wrapped_dek;  // AES-256-KWP under the identity KEK
   std::int32_t kek_version = 1;
+  std::int32_t aad_version = kCurrentAadVersion;  // the AAD layout the envelope was sealed with
 };
 
 }  // namespace strongroom::model

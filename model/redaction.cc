@@ -14,7 +14,13 @@ nlohmann::json RedactData(CredentialType type, const nlohmann::json& data) {
   nlohmann::json out = data;
   if (!out.is_object()) return out;
   auto redact = [&out](std::string_view field) {
-    if (auto it = out.find(field); it != out.end()) *it = std::string(kRedacted);
+    if (auto it = out.find(field); it != out.end()) {
+      if (it->is_string()) {  // the seed's buffer is freed by the assignment: wipe it first
+        std::string& seed = it->get_ref<std::string&>();
+        SecureWipe(seed.data(), seed.size());
+      }
+      *it = std::string(kRedacted);
+    }
   };
   if (type == CredentialType::kTotp) {
     redact(internal::kTotpSecretField);

@@ -106,12 +106,30 @@ Status CheckRequired(const internal::TypeInfo& info, const json& data) {
 // An otpauth:// URI embeds a TOTP seed. The scheme is matched anywhere in the
 // value and in any case: "OTPAUTH://" and "uri: otpauth://..." leak a seed as
 // surely as a value that starts with it (SPEC 3 says "starts with").
-bool HoldsOtpauthUri(std::string_view value) {
-  constexpr std::string_view kScheme = "otpauth://";
-  for (std::size_t i = 0; i + kScheme.size() <= value.size(); ++i) {
-    if (internal::EqualsIgnoreCase(value.substr(i, kScheme.size()), kScheme)) return true;
+// Whether `needle` (lowercase) occurs in `value`, ignoring case, at a
+// position `at_ok` accepts.
+template <typename AtOk>
+bool ContainsIgnoreCase(std::string_view value, std::string_view needle, AtOk&& at_ok) {
+  for (std::size_t i = 0; i + needle.size() <= value.size(); ++i) {
+    if (internal::EqualsIgnoreCase(value.substr(i, needle.size()), needle) && at_ok(i)) {
+      return true;
+    }
   }
   return false;
+}
+
+// Also percent-encoded ("otpauth%3A%2F%2F..."), and any URI query parameter
+// `secret=` ("...?secret=JBSW...", "&secret="), which is how a seed travels in
+// every otpauth-like link: a seed in metadata would be listed in clear to
+// read-only keys (issue 12).
+bool HoldsOtpauthUri(std::string_view value) {
+  auto anywhere = [](std::size_t) { return true; };
+  auto starts_parameter = [value](std::size_t i) {
+    return i == 0 || value[i - 1] == '?' || value[i - 1] == '&' || value[i - 1] == ';';
+  };
+  return ContainsIgnoreCase(value, "otpauth://", anywhere) ||
+         ContainsIgnoreCase(value, "otpauth%3a%2f%2f", anywhere) ||
+         ContainsIgnoreCase(value, "secret=", starts_parameter);
 }
 
 bool IsOtpauthValue(const json& value) {

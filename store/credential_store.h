@@ -107,7 +107,13 @@ class CredentialStore {
   virtual Result<model::Identity> GetIdentity(std::int64_t id) = 0;
   virtual Result<model::Identity> GetIdentityByName(std::string_view name) = 0;
   virtual Result<std::vector<model::Identity>> ListIdentities() = 0;
-  // Deletes the identity, its API keys and its credentials (its wrapped KEK with it).
+  // Deletes the identity, its API keys and its credentials (its wrapped KEK
+  // with it), leaving none of their bytes in the database files (SPEC 5a):
+  // SQLite runs with secure_delete on and checkpoints and truncates its WAL
+  // after the delete (waiting up to busy_timeout for readers; if it still
+  // cannot finish, ABORTED "checkpoint_incomplete": the identity is deleted
+  // all the same and the next delete's checkpoint clears the WAL);
+  // MySQL/MariaDB relies on the purge settings in README.
   virtual Status DeleteIdentity(std::string_view name) = 0;
 
   // --- API keys ---
@@ -123,20 +129,25 @@ class CredentialStore {
   // --- credentials ---
   virtual Result<model::StoredCredential> GetCredential(std::int64_t identity_id,
                                                         std::string_view name) = 0;
-  // The hot read path (a GET): API key `key_id` and, in the same statement and
-  // snapshot, the credential `name` of that key's identity. NOT_FOUND if the
-  // key does not exist; `credential` is nullopt when the identity has no
-  // credential by that name, and `credential_status` says why a row that
-  // exists could not be decoded (DATA_LOSS), so that the caller checks the key
-  // (hash, expiry, revocation, scope) before reporting it. One round trip
-  // instead of GetApiKey + GetCredential.
+  // The hot read path (a GET): API key `key_id`, then, only if `check(key)`
+  // passes, the credential `name` of that key's identity, on the same
+  // connection (SPEC 4: the key is checked before anything about the name is
+  // looked at, so a wrong key costs the same whether the name exists or not).
+  // NOT_FOUND if the key does not exist; the check's own Status if it fails
+  // (no credential is read). Otherwise `credential` is nullopt when the
+  // identity has no credential by that name, and `credential_status` says why
+  // a row that exists could not be decoded (DATA_LOSS). `check` may run more
+  // than once (a retried read), so it must not have side effects beyond
+  // recording its result.
   struct KeyedCredential {
     model::ApiKeyRecord key;
     std::optional<model::StoredCredential> credential;
     Status credential_status = Status::Ok();
   };
+  using KeyCheck = std::function<Status(const model::ApiKeyRecord& key)>;
   virtual Result<KeyedCredential> GetCredentialWithKey(std::string_view key_id,
-                                                       std::string_view name) = 0;
+                                                       std::string_view name,
+                                                       const KeyCheck& check) = 0;
   // Credentials of one identity sorted by name (bytewise, so case-sensitive),
   // strictly after `after_name` (empty: from the start), at most `limit`
   // (INVALID_ARGUMENT unless positive). Ciphertext and wrapped_dek are left empty.
@@ -194,6 +205,15 @@ class CredentialStore {
     UnixMillis at;
   };
   virtual Status TouchLastUsed(const std::vector<Touch>& touches) = 0;
+
+  // Keys of credentials whose envelope was sealed with an AAD layout older
+  // than `aad_version` (model::StoredCredential::aad_version), in
+  // (identity_id, name) order strictly after `after` (identity_id 0 and an
+  // empty name: from the start), at most `limit` (INVALID_ARGUMENT unless
+  // positive). Only identity_id and name are set.
+  virtual Result<std::vector<model::StoredCredential>> ListLegacyAadCredentials(
+      std::int32_t aad_version, std::int64_t after_identity_id, std::string_view after_name,
+      int limit) = 0;
 
   // OK when the database answers.
   virtual Status Ping() = 0;

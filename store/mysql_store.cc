@@ -115,6 +115,8 @@ constexpr int kGaleraMinAttempts = 12;
 
 // Duplicate key name: an index a migration step creates exists already.
 constexpr int kErDupKeyName = 1061;
+// Duplicate column name: a column a migration step adds exists already.
+constexpr int kErDupFieldName = 1060;
 
 Status Unavailable(std::string message) {
   return UnavailableError(std::move(message), "store_unavailable");
@@ -211,14 +213,15 @@ struct MysqlSession {
       return MysqlStatement(conn, conn.Prepare(internal::SqlText(kMysqlSql, id)));
     });
   }
-  // MySQL 8 has no CREATE INDEX IF NOT EXISTS: an index that exists already
-  // is a step cut short after its DDL and before it was recorded, re-run.
+  // MySQL 8 has no CREATE INDEX IF NOT EXISTS (nor ADD COLUMN IF NOT
+  // EXISTS): an index or column that exists already is a step cut short
+  // after its DDL and before it was recorded, re-run.
   Status Exec(const char* sql, std::string_view what) {
     return internal::Guard(conn, what, [&] {
       try {
         conn.Execute(sql);
       } catch (const sql::SQLException& e) {
-        if (e.getErrorCode() != kErDupKeyName) throw;
+        if (e.getErrorCode() != kErDupKeyName && e.getErrorCode() != kErDupFieldName) throw;
       }
       return Status::Ok();
     });
@@ -386,6 +389,10 @@ class MysqlBackend {
   Status InTransaction(std::string_view what, Body&& body) {
     return Retrying(what, RetryOn{.lost_before_commit = true}, InTransactionBody(body));
   }
+
+  // Nothing to do here: deleted rows leave InnoDB's files through purge and
+  // log recycling, which the operator configures (README, "Shredding").
+  Status ShredDeleted() { return Status::Ok(); }
 
   // SELECT ... FOR UPDATE (kLockCredential) holds the row until COMMIT; a
   // first insert that lost a race with another (duplicate key) is retried,

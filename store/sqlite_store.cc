@@ -8,7 +8,9 @@
 // state. Writes to the same file from other processes (the admin CLI while
 // the server runs) are serialised by SQLite's own lock and wait up to the busy
 // timeout, then fail ABORTED. synchronous=FULL syncs the WAL at every commit,
-// so an acknowledged write survives power loss. Every statement is prepared
+// so an acknowledged write survives power loss. secure_delete is on and an
+// identity delete truncates the WAL, so deleted keys and ciphertext leave the
+// files (SPEC 5a). Every statement is prepared
 // once per connection (SQLITE_PREPARE_PERSISTENT, one cache slot per SqlId)
 // and reused: GET is lease, bind, step, reset.
 //
@@ -120,6 +122,24 @@ class SqliteBackend {
   Status InTransaction(std::string_view /*what*/, Body&& body) {
     std::lock_guard<std::mutex> lock(write_mu_);
     return RunTransaction(*writer_, body);
+  }
+
+  // SPEC 5a: after an identity delete (secure_delete has zeroed the deleted
+  // cells and freed pages in the new page images), copies every WAL frame
+  // into the database file and truncates the WAL, so no older page image
+  // holding the identity's wrapped KEK, DEKs or ciphertext stays on disk.
+  // TRUNCATE waits (busy handler) for readers of older snapshots.
+  Status ShredDeleted() {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    int log_frames = 0;
+    int checkpointed = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(writer_->db(), nullptr, SQLITE_CHECKPOINT_TRUNCATE,
+                                             &log_frames, &checkpointed);
+    if (rc == SQLITE_BUSY) {
+      return AbortedError("identity deleted, but the WAL checkpoint could not finish");
+    }
+    if (rc != SQLITE_OK) return internal::SqliteError(rc, writer_->db(), "checkpointing the WAL");
+    return Status::Ok();
   }
 
   // Group commit: every acknowledged write is synced (synchronous=FULL), and
@@ -236,6 +256,10 @@ Result<std::unique_ptr<CredentialStore>> OpenSqliteStore(const std::string& path
   if (mode != "wal") return Unavailable("SQLite database " + path + " cannot use WAL mode");
   SR_RETURN_IF_ERROR(writer->Exec("PRAGMA synchronous = FULL", "setting synchronous"));
   SR_RETURN_IF_ERROR(writer->Exec("PRAGMA foreign_keys = ON", "enabling foreign keys"));
+  // Deleted and overwritten content is zeroed, not left in free space (SPEC 5a).
+  SR_ASSIGN_OR_RETURN(std::string secure,
+                      writer->QueryText("PRAGMA secure_delete = ON", "enabling secure_delete"));
+  if (secure != "1") return Unavailable("SQLite database " + path + " cannot use secure_delete");
   SR_RETURN_IF_ERROR(Migrate(*writer, clock));
 
   std::vector<std::unique_ptr<Connection>> readers;

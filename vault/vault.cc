@@ -89,7 +89,11 @@ Vault::Vault(store::CredentialStore* store, kms::KeyManager* keys, const Clock* 
       touches_(std::make_unique<internal::TouchBatcher>(store)),
       identities_(std::make_unique<internal::IdentityCache>(store, keys)) {
   maintenance_ = std::make_unique<internal::Maintenance>(
-      options.touch_flush_interval, options.identity_sweep_interval, [this] { touches_->Flush(); },
+      options.touch_flush_interval, options.identity_sweep_interval,
+      [this] {
+        touches_->Flush();
+        ResealOnStartup();
+      },
       [this] { identities_->ForgetDeleted(); });
   audit_ = std::make_unique<internal::AuditSink>(store, options.audit);
   if (options.audit.mode == AuditMode::kAsync) {
@@ -208,36 +212,43 @@ Result<Page> Vault::ListUnaudited(const Principal& principal,
 }
 
 // The key and the credential in one store read, with the errors of
-// Authenticate + Authorize + a plain read, in that order.
-Result<model::StoredCredential> Vault::LoadLiveForKey(std::string_view header,
-                                                      std::string_view name, UnixMillis* now,
-                                                      internal::AuditFacts* facts) {
+// Authenticate + Authorize + a plain read, in that order. The store runs the
+// key check (hash, expiry, revocation, scope) before it looks the name up, so
+// a wrong key takes the same path whether the name exists or not (SPEC 4).
+Result<model::StoredCredential> Vault::LoadForKey(std::string_view header, std::string_view name,
+                                                  UnixMillis* now, internal::AuditFacts* facts) {
   std::optional<std::string_view> token = BearerToken(header);
   std::optional<std::string> key_id;
   if (token) key_id = ParseApiKeyId(*token);
   if (!key_id) return InvalidApiKeyError();
-  Result<store::CredentialStore::KeyedCredential> read = store_.GetCredentialWithKey(*key_id, name);
+  const store::CredentialStore::KeyCheck check = [&](const model::ApiKeyRecord& key) -> Status {
+    SR_ASSIGN_OR_RETURN(Principal principal, CheckApiKey(key, *token, clock_.NowMillis()));
+    facts->identity_id = principal.identity_id;
+    return Authorize(principal, Operation::kGet);
+  };
+  Result<store::CredentialStore::KeyedCredential> read =
+      store_.GetCredentialWithKey(*key_id, name, check);
   if (!read.ok()) {
     if (read.status().code() == StatusCode::kNotFound) return InvalidApiKeyError();
     return read.status();
   }
+  // The request's time is taken after the row was read, so a use recorded
+  // now never precedes the creation of the row read.
   *now = clock_.NowMillis();
-  SR_ASSIGN_OR_RETURN(Principal principal, CheckApiKey(read->key, *token, *now));
-  facts->identity_id = principal.identity_id;
-  SR_RETURN_IF_ERROR(Authorize(principal, Operation::kGet));
   SR_RETURN_IF_ERROR(read->credential_status);  // a corrupt row, only after 401/403
   if (!read->credential) return NotFoundError("credential not found");
-  SR_RETURN_IF_ERROR(internal::CheckNotExpired(*read->credential, *now));
   return std::move(*read->credential);
 }
 
-// The credential, if it exists, belongs to the caller and has not expired,
-// overlaid with pending uses. `*now` gets the request's time.
-Result<model::StoredCredential> Vault::LoadLive(const Caller& caller, std::string_view name,
-                                                UnixMillis* now, internal::AuditFacts* facts) {
+// The credential, if it exists and belongs to the caller, overlaid with
+// pending uses. `*now` gets the request's time. Expiry is checked by the
+// caller once the row has opened: an edited expires_at is a corrupt row
+// (integrity_error), not an expiry.
+Result<model::StoredCredential> Vault::Load(const Caller& caller, std::string_view name,
+                                            UnixMillis* now, internal::AuditFacts* facts) {
   if (caller.principal() == nullptr) {
     SR_ASSIGN_OR_RETURN(model::StoredCredential row,
-                        LoadLiveForKey(caller.authorization_header(), name, now, facts));
+                        LoadForKey(caller.authorization_header(), name, now, facts));
     touches_->Overlay(&row);
     return row;
   }
@@ -249,7 +260,6 @@ Result<model::StoredCredential> Vault::LoadLive(const Caller& caller, std::strin
     if (row.status().code() == StatusCode::kNotFound) return NotFoundError("credential not found");
     return row.status();
   }
-  SR_RETURN_IF_ERROR(internal::CheckNotExpired(*row, *now));
   touches_->Overlay(&*row);
   return row;
 }
@@ -262,19 +272,21 @@ Result<SecretBytes> Vault::Open(const model::StoredCredential& row) {
 Result<OpenedCredential> Vault::GetUnaudited(const Caller& caller, std::string_view name,
                                              UnixMillis* now, internal::AuditFacts* facts) {
   OpenedCredential out;
-  SR_ASSIGN_OR_RETURN(out.credential, LoadLive(caller, name, now, facts));
+  SR_ASSIGN_OR_RETURN(out.credential, Load(caller, name, now, facts));
   facts->credential_id = out.credential.credential_id;
   facts->version = out.credential.version;
   SR_ASSIGN_OR_RETURN(out.data, Open(out.credential));
+  SR_RETURN_IF_ERROR(internal::CheckNotExpired(out.credential, *now));
   return out;
 }
 
 Result<TotpReading> Vault::TotpUnaudited(const Caller& caller, std::string_view name,
                                          UnixMillis* now, internal::AuditFacts* facts) {
-  SR_ASSIGN_OR_RETURN(model::StoredCredential row, LoadLive(caller, name, now, facts));
+  SR_ASSIGN_OR_RETURN(model::StoredCredential row, Load(caller, name, now, facts));
   facts->credential_id = row.credential_id;
   facts->version = row.version;
   SR_ASSIGN_OR_RETURN(SecretBytes plain, Open(row));
+  SR_RETURN_IF_ERROR(internal::CheckNotExpired(row, *now));
   SR_ASSIGN_OR_RETURN(SecretJson data, internal::ParseData(plain));
   SR_ASSIGN_OR_RETURN(SecretString seed, model::FindTotpSeed(row.type, *data));
   nlohmann::json metadata =

@@ -206,10 +206,11 @@ class Vault final {
 
   // The credential `name` with its data opened. Records a use; lastUsedAt is
   // this read's time. With an unchecked header the key and the credential come
-  // from one store read (CredentialStore::GetCredentialWithKey); errors come in
-  // the same order either way: 401, 403, then a corrupt row, 404, 410. A name
-  // that exists and one that does not cost the same until the key is checked,
-  // give or take a microsecond (names are not secret).
+  // from one store read (CredentialStore::GetCredentialWithKey), which checks
+  // the key before it looks the name up: a wrong key takes the same path and
+  // gets the same answer whether the name exists or not (SPEC 4). Errors come
+  // in the same order either way: 401, 403, then a corrupt row (including
+  // clear fields edited in the database: integrity_error), 404, 410.
   Result<OpenedCredential> Get(const Caller& caller, std::string_view name);
 
   // Creates or replaces `name` from a PUT body (JSON text {"type","data",
@@ -230,6 +231,20 @@ class Vault final {
   // Atomic across servers sharing a store (one Mutate transaction); the data
   // is resealed under a fresh DEK at version + 1. Records a use.
   Result<PoppedBackupCode> PopBackupCode(const Principal& principal, std::string_view name);
+
+  // Reseals every credential still sealed with an older AAD layout
+  // (model::kCurrentAadVersion; envelope.h) under its identity's current KEK
+  // and a fresh DEK, one row per store transaction, keeping its version and
+  // times. Runs once on the maintenance thread at start-up (again on the next
+  // tick if the store or HSM was unavailable); public for tests and tools.
+  // Rows that fail to open are logged by credential id and left as they are
+  // (reads report them as integrity_error); rows of identities deleted
+  // meanwhile are skipped. Returns how many rows were resealed.
+  struct ResealCounts {
+    std::int64_t resealed = 0;
+    std::int64_t failed = 0;
+  };
+  Result<ResealCounts> ResealLegacyRows();
 
   // Whether the store answers and the HSM session is usable (one HSM call).
   Readiness CheckReadiness();
@@ -261,10 +276,17 @@ class Vault final {
   void Shutdown();
 
  private:
-  Result<model::StoredCredential> LoadLive(const Caller& caller, std::string_view name,
-                                           UnixMillis* now, internal::AuditFacts* facts);
-  Result<model::StoredCredential> LoadLiveForKey(std::string_view header, std::string_view name,
-                                                 UnixMillis* now, internal::AuditFacts* facts);
+  Result<model::StoredCredential> Load(const Caller& caller, std::string_view name,
+                                       UnixMillis* now, internal::AuditFacts* facts);
+  Result<model::StoredCredential> LoadForKey(std::string_view header, std::string_view name,
+                                             UnixMillis* now, internal::AuditFacts* facts);
+  struct ResealCursor {
+    std::int64_t identity_id = 0;
+    std::string name;
+  };
+  Result<bool> ResealRow(std::int64_t identity_id, const std::string& name);
+  Result<bool> ResealBatch(ResealCursor* cursor, ResealCounts* counts);
+  void ResealOnStartup();
   Result<SecretBytes> Open(const model::StoredCredential& row);
 
   // The use cases before their audit events (see Refuse); `facts` learns what
@@ -310,6 +332,11 @@ class Vault final {
   std::unique_ptr<internal::AuditSink> audit_;
   std::unique_ptr<internal::Maintenance> audit_flusher_;  // async mode only
   std::unique_ptr<kms::HsmObserver> hsm_observer_;
+  struct {
+    ResealCursor cursor;
+    ResealCounts counts;
+    bool done = false;
+  } startup_reseal_;  // used by the maintenance thread only
 };
 
 }  // namespace strongroom::vault

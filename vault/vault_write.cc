@@ -1,9 +1,13 @@
-// Vault: the write use cases (SPEC 5): Put, Delete, PopBackupCode.
+// Vault: the write use cases (SPEC 5): Put, Delete, PopBackupCode; and the
+// resealing of rows sealed with an older AAD layout.
 #include <algorithm>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
 #include "base/random.h"
@@ -116,9 +120,10 @@ Result<PoppedBackupCode> Vault::PopUnaudited(const Principal& principal, std::st
   store::MutateFn fn = [&](const std::optional<model::StoredCredential>& existing)
       -> Result<model::StoredCredential> {
     if (!existing) return NotFoundError("credential not found");
-    SR_RETURN_IF_ERROR(internal::CheckNotExpired(*existing, now));
     model::StoredCredential row = *existing;
     SR_ASSIGN_OR_RETURN(SecretBytes plain, internal::OpenRow(keys_, *identity, row));
+    // After the open: an expires_at edited in the database is an integrity error.
+    SR_RETURN_IF_ERROR(internal::CheckNotExpired(*existing, now));
     SR_ASSIGN_OR_RETURN(SecretJson data, internal::ParseData(plain));
     SR_ASSIGN_OR_RETURN(popped, model::PopBackupCode(row.type, *data));
     row.version = existing->version + 1;
@@ -137,6 +142,79 @@ Result<PoppedBackupCode> Vault::PopUnaudited(const Principal& principal, std::st
     return InternalError("backup pop created a row");
   }
   return PoppedBackupCode{std::move(popped.code), popped.remaining};
+}
+
+// --- resealing rows of an older AAD layout (envelope.h) ---
+
+Result<bool> Vault::ResealRow(std::int64_t identity_id, const std::string& name) {
+  Result<std::shared_ptr<const model::Identity>> identity = identities_->Get(identity_id);
+  if (identity.status().code() == StatusCode::kUnauthenticated) return false;  // deleted since
+  SR_RETURN_IF_ERROR(identity.status());
+  bool nothing_to_do = false;
+  store::MutateFn fn = [&](const std::optional<model::StoredCredential>& existing)
+      -> Result<model::StoredCredential> {
+    nothing_to_do = !existing || existing->aad_version >= model::kCurrentAadVersion;
+    if (nothing_to_do) return AbortedError("credential already resealed or deleted");
+    model::StoredCredential row = *existing;  // same version and times: not a user write
+    SR_ASSIGN_OR_RETURN(SecretBytes plain, internal::OpenRow(keys_, **identity, row));
+    SR_RETURN_IF_ERROR(internal::SealInto(
+        keys_, **identity,
+        std::string_view(reinterpret_cast<const char*>(plain.data()), plain.size()), &row));
+    return row;
+  };
+  Result<store::MutateOutcome> outcome = store_.Mutate(identity_id, name, fn);
+  if (nothing_to_do) return false;
+  SR_RETURN_IF_ERROR(outcome.status());
+  return true;
+}
+
+Result<bool> Vault::ResealBatch(ResealCursor* cursor, ResealCounts* counts) {
+  constexpr int kBatch = 100;
+  SR_ASSIGN_OR_RETURN(std::vector<model::StoredCredential> rows,
+                      store_.ListLegacyAadCredentials(model::kCurrentAadVersion,
+                                                      cursor->identity_id, cursor->name, kBatch));
+  for (const model::StoredCredential& key : rows) {
+    Result<bool> resealed = ResealRow(key.identity_id, key.name);
+    if (resealed.ok()) {
+      counts->resealed += *resealed ? 1 : 0;
+    } else if (resealed.status().code() == StatusCode::kDataLoss ||
+               resealed.status().code() == StatusCode::kInternal) {
+      // OpenRow has logged it by credential id; reads keep reporting it.
+      ++counts->failed;
+    } else {
+      return resealed.status();  // store or HSM unavailable: try again later
+    }
+    cursor->identity_id = key.identity_id;
+    cursor->name = key.name;
+  }
+  return rows.size() == static_cast<std::size_t>(kBatch);
+}
+
+Result<Vault::ResealCounts> Vault::ResealLegacyRows() {
+  ResealCursor cursor;
+  ResealCounts counts;
+  for (;;) {
+    SR_ASSIGN_OR_RETURN(bool more, ResealBatch(&cursor, &counts));
+    if (!more) return counts;
+  }
+}
+
+// One batch per maintenance tick, so lastUsedAt flushes and shutdown are not
+// held up by a large upgrade.
+void Vault::ResealOnStartup() {
+  if (startup_reseal_.done) return;
+  Result<bool> more = ResealBatch(&startup_reseal_.cursor, &startup_reseal_.counts);
+  if (!more.ok()) {
+    spdlog::warn("resealing credentials of an older AAD layout: {}; retrying",
+                 more.status().ToString());
+    return;
+  }
+  if (*more) return;
+  startup_reseal_.done = true;
+  if (startup_reseal_.counts.resealed > 0 || startup_reseal_.counts.failed > 0) {
+    spdlog::info("resealed {} credentials with the current AAD layout; {} failed to open",
+                 startup_reseal_.counts.resealed, startup_reseal_.counts.failed);
+  }
 }
 
 }  // namespace strongroom::vault

@@ -13,10 +13,20 @@ using nlohmann::json;
 using nlohmann::ordered_json;
 
 ordered_json ToolResult(ordered_json body, bool is_error) {
-  ordered_json out;
+  ordered_json out = ordered_json::object();
+  // ordered_map is a vector whose pair<const string, json> elements are
+  // copied, not moved, when it grows: room for all three keys up front, so no
+  // unwiped copy of the body is freed.
+  out.get_ref<ordered_json::object_t&>().reserve(3);
   SecretStdString text = DumpSecretText(body);
-  out["content"] = ordered_json::array(
-      {ordered_json{{"type", "text"}, {"text", std::string(text.data(), text.size())}}});
+  // Built by moves: an initializer list would copy the text and free the
+  // copies unwiped.
+  ordered_json item = ordered_json::object();
+  item["type"] = "text";
+  item["text"] = std::string(text.data(), text.size());
+  ordered_json content = ordered_json::array();
+  content.push_back(std::move(item));
+  out["content"] = std::move(content);
   out["structuredContent"] = std::move(body);  // moved, not copied: it can be a 1,000-item list
   out["isError"] = is_error;
   return out;

@@ -71,7 +71,7 @@ const std::vector<Migration>& MysqlMigrations() {
        {
            "CREATE INDEX credentials_by_credential_id ON credentials (identity_id, credential_id)",
        }},
-      // --- audit --- (lead: final version 5)
+      // --- audit ---
       // SPEC 12: one hash chain per server (servers sharing the database have
       // distinct server ids); rows are only ever inserted. Free-text fields are
       // TEXT so a long hostile name cannot make the insert fail.
@@ -103,6 +103,17 @@ const std::vector<Migration>& MysqlMigrations() {
   signature TEXT NOT NULL,
   PRIMARY KEY (server, seq)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin)sql",
+       }},
+      // --- data (AAD) ---
+      // The AAD layout each envelope was sealed with (model::kCurrentAadVersion).
+      // Rows written before this step used layout 1; the vault reseals them
+      // to the current layout (Vault::ResealLegacyRows) and the index finds
+      // the ones left cheaply at every start-up.
+      {4,
+       "credentials.aad_version",
+       {
+           "ALTER TABLE credentials ADD COLUMN aad_version INT NOT NULL DEFAULT 1",
+           "CREATE INDEX credentials_by_aad_version ON credentials (aad_version)",
        }},
   };
   return kMigrations;

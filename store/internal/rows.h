@@ -96,11 +96,12 @@ void BindApiKeyInsert(Binder& b, const model::ApiKeyRecord& key) {
 }
 
 // --- credentials ---
-// Summary columns 0..11; the full row adds the envelope as columns 12..13.
+// Summary columns 0..11; the full row adds the envelope as columns 12..14.
 #define SR_STORE_CREDENTIAL_SUMMARY_COLUMNS                                           \
   "identity_id, name, credential_id, type, metadata_json, expires_at, last_used_at, " \
   "last_rotated_at, created_at, updated_at, version, kek_version"
-#define SR_STORE_CREDENTIAL_COLUMNS SR_STORE_CREDENTIAL_SUMMARY_COLUMNS ", ciphertext, wrapped_dek"
+#define SR_STORE_CREDENTIAL_COLUMNS \
+  SR_STORE_CREDENTIAL_SUMMARY_COLUMNS ", ciphertext, wrapped_dek, aad_version"
 
 // DATA_LOSS if the stored type is not one this build knows (a corrupt or
 // foreign row; never guessed).
@@ -124,31 +125,22 @@ Result<model::StoredCredential> DecodeCredential(const Row& row, bool with_envel
   if (with_envelope) {
     c.ciphertext = row.Blob(12);
     c.wrapped_dek = row.Blob(13);
+    c.aad_version = static_cast<std::int32_t>(row.Int64(14));
   }
   return c;
 }
 
-// Presents columns [offset, ...) of `row` as columns 0.. (for joined rows).
-template <typename Row>
-struct OffsetRow {
-  const Row& row;
-  int offset;
-  std::int64_t Int64(int col) const { return row.Int64(col + offset); }
-  std::optional<std::int64_t> OptInt64(int col) const { return row.OptInt64(col + offset); }
-  std::string Text(int col) const { return row.Text(col + offset); }
-  std::vector<std::uint8_t> Blob(int col) const { return row.Blob(col + offset); }
-};
-
-// INSERT and UPDATE take the same parameters in the same order (1..14), so one
+// INSERT and UPDATE take the same parameters in the same order (1..15), so one
 // binder serves both: the written fields, then the key (identity_id, name).
 #define SR_STORE_INSERT_CREDENTIAL                                                           \
   "INSERT INTO credentials (credential_id, type, metadata_json, expires_at, last_used_at, "  \
   "last_rotated_at, created_at, updated_at, version, kek_version, ciphertext, wrapped_dek, " \
-  "identity_id, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+  "aad_version, identity_id, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 #define SR_STORE_UPDATE_CREDENTIAL                                                          \
   "UPDATE credentials SET credential_id = ?, type = ?, metadata_json = ?, expires_at = ?, " \
   "last_used_at = ?, last_rotated_at = ?, created_at = ?, updated_at = ?, version = ?, "    \
-  "kek_version = ?, ciphertext = ?, wrapped_dek = ? WHERE identity_id = ? AND name = ?"
+  "kek_version = ?, ciphertext = ?, wrapped_dek = ?, aad_version = ? "                      \
+  "WHERE identity_id = ? AND name = ?"
 
 template <typename Binder>
 void BindCredentialWrite(Binder& b, const model::StoredCredential& c) {
@@ -164,8 +156,9 @@ void BindCredentialWrite(Binder& b, const model::StoredCredential& c) {
   b.BindInt64(10, c.kek_version);
   b.BindBlob(11, c.ciphertext);
   b.BindBlob(12, c.wrapped_dek);
-  b.BindInt64(13, c.identity_id);
-  b.BindText(14, c.name);
+  b.BindInt64(13, c.aad_version);
+  b.BindInt64(14, c.identity_id);
+  b.BindText(15, c.name);
 }
 
 // Statements whose SQL is the same in the SQLite and MySQL dialects.
@@ -190,35 +183,6 @@ inline constexpr char kRevokeApiKeySql[] =
     "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE key_id = ?";
 inline constexpr char kGetCredentialSql[] =
     "SELECT " SR_STORE_CREDENTIAL_COLUMNS " FROM credentials WHERE identity_id = ? AND name = ?";
-// An API key (columns 0..6, as SR_STORE_API_KEY_COLUMNS) and its identity's
-// credential `name` (columns 7..20, as SR_STORE_CREDENTIAL_COLUMNS; all NULL
-// when there is none). Parameters: 1 = name, 2 = key_id.
-inline constexpr int kKeyedCredentialOffset = 7;
-inline constexpr char kGetCredentialWithKeySql[] =
-    "SELECT k.key_id, k.identity_id, k.key_hash, k.scopes, k.expires_at, k.revoked_at,"
-    " k.created_at, c.identity_id, c.name, c.credential_id, c.type, c.metadata_json,"
-    " c.expires_at, c.last_used_at, c.last_rotated_at, c.created_at, c.updated_at, c.version,"
-    " c.kek_version, c.ciphertext, c.wrapped_dek"
-    " FROM api_keys k LEFT JOIN credentials c ON c.identity_id = k.identity_id AND c.name = ?"
-    " WHERE k.key_id = ?";
-
-// Decodes a kGetCredentialWithKeySql row. A credential row that cannot be
-// decoded does not fail the key: it is returned as credential_status, so the
-// caller can still answer 401/403 first.
-template <typename Row>
-CredentialStore::KeyedCredential DecodeKeyedCredential(const Row& row) {
-  CredentialStore::KeyedCredential out{DecodeApiKey(row), std::nullopt, Status::Ok()};
-  if (!row.OptInt64(kKeyedCredentialOffset)) return out;
-  Result<model::StoredCredential> c =
-      DecodeCredential(OffsetRow<Row>{row, kKeyedCredentialOffset}, /*with_envelope=*/true);
-  if (c.ok()) {
-    out.credential = std::move(c).value();
-  } else {
-    out.credential_status = c.status();
-  }
-  return out;
-}
-
 // Every stored name is non-empty, so `name > ''` starts from the beginning.
 inline constexpr char kListCredentialsSql[] = "SELECT " SR_STORE_CREDENTIAL_SUMMARY_COLUMNS
                                               " FROM credentials WHERE identity_id = ? AND name > ?"
@@ -227,5 +191,10 @@ inline constexpr char kCountCredentialsSql[] =
     "SELECT COUNT(*) FROM credentials WHERE identity_id = ?";
 inline constexpr char kDeleteCredentialSql[] =
     "DELETE FROM credentials WHERE identity_id = ? AND name = ?";
+// Keys of rows sealed with an AAD layout older than ?1, after (?2, ?3) in key
+// order, at most ?4 (ResealLegacyRows).
+inline constexpr char kListLegacyAadSql[] =
+    "SELECT identity_id, name FROM credentials WHERE aad_version < ?"
+    " AND (identity_id > ? OR (identity_id = ? AND name > ?)) ORDER BY identity_id, name LIMIT ?";
 
 }  // namespace strongroom::store::internal

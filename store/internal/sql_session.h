@@ -53,13 +53,13 @@ enum class SqlId : std::uint8_t {
   kRevokeApiKey,
   kGetCredential,
   kLockCredential,
-  kGetCredentialWithKey,
   kListCredentials,
   kCountCredentials,
   kInsertCredential,
   kUpdateCredential,
   kDeleteCredential,
   kTouchCredential,
+  kListLegacyAad,
   kPing,
   kAuditHead,
   kLastAuditEvent,
@@ -111,13 +111,13 @@ constexpr SqlTable MakeSqlTable(const DialectSql& dialect) {
   set(SqlId::kRevokeApiKey, kRevokeApiKeySql);
   set(SqlId::kGetCredential, kGetCredentialSql);
   set(SqlId::kLockCredential, dialect.lock_credential);
-  set(SqlId::kGetCredentialWithKey, kGetCredentialWithKeySql);
   set(SqlId::kListCredentials, kListCredentialsSql);
   set(SqlId::kCountCredentials, kCountCredentialsSql);
   set(SqlId::kInsertCredential, SR_STORE_INSERT_CREDENTIAL);
   set(SqlId::kUpdateCredential, SR_STORE_UPDATE_CREDENTIAL);
   set(SqlId::kDeleteCredential, kDeleteCredentialSql);
   set(SqlId::kTouchCredential, dialect.touch_credential);
+  set(SqlId::kListLegacyAad, kListLegacyAadSql);
   set(SqlId::kPing, dialect.ping);
   set(SqlId::kAuditHead, dialect.audit_head);
   set(SqlId::kLastAuditEvent, kLastAuditEventSql);

@@ -19,6 +19,9 @@
 //     // row `apply` reads with SqlId::kLockCredential stays locked until the
 //     // commit; `apply` may run more than once.
 //     Result<MutateOutcome> Mutate(MutationRef<Session> apply);
+//     // After an identity delete: removes deleted rows' bytes from the
+//     // database files where the backend can (SQLite: WAL checkpoint).
+//     Status ShredDeleted();
 //   };
 //
 // No Status built here contains a bound value.
@@ -114,9 +117,11 @@ class SqlCredentialStore final : public CredentialStore {
 
   Status DeleteIdentity(std::string_view name) override {
     // One statement, one implicit transaction; ON DELETE CASCADE removes the
-    // identity's API keys and credentials with it.
-    return WriteOne(SqlId::kDeleteIdentity, "deleting identity", "identity not found",
-                    [&](Statement& st) { st.BindText(1, name); });
+    // identity's API keys and credentials with it. Then the backend scrubs
+    // what the database files still hold of them (SQLite: the WAL).
+    SR_RETURN_IF_ERROR(WriteOne(SqlId::kDeleteIdentity, "deleting identity", "identity not found",
+                                [&](Statement& st) { st.BindText(1, name); }));
+    return backend_.ShredDeleted();
   }
 
   Status CreateApiKey(const model::ApiKeyRecord& key) override {
@@ -160,15 +165,59 @@ class SqlCredentialStore final : public CredentialStore {
         [&](Statement& st) { BindCredentialKey(st, identity_id, name); }, kDecodeFull);
   }
 
-  Result<KeyedCredential> GetCredentialWithKey(std::string_view key_id,
-                                               std::string_view name) override {
-    return ReadOne<KeyedCredential>(
-        SqlId::kGetCredentialWithKey, "reading API key and credential", "API key not found",
+  Result<KeyedCredential> GetCredentialWithKey(std::string_view key_id, std::string_view name,
+                                               const KeyCheck& check) override {
+    constexpr std::string_view kWhat = "reading API key and credential";
+    std::optional<KeyedCredential> out;
+    Status check_status;
+    SR_RETURN_IF_ERROR(backend_.Read(kWhat, [&](Session& s) -> Status {
+      out.reset();
+      {
+        SR_ASSIGN_OR_RETURN(Statement st, s.Prepare(SqlId::kGetApiKey));
+        st.BindText(1, key_id);
+        SR_ASSIGN_OR_RETURN(bool found, st.Step(kWhat));
+        if (!found) return Status::Ok();
+        out.emplace(KeyedCredential{DecodeApiKey(st), std::nullopt, Status::Ok()});
+      }
+      // Nothing about `name` has been looked at yet.
+      check_status = check(out->key);
+      if (!check_status.ok()) return Status::Ok();
+      SR_ASSIGN_OR_RETURN(Statement st, s.Prepare(SqlId::kGetCredential));
+      BindCredentialKey(st, out->key.identity_id, name);
+      SR_ASSIGN_OR_RETURN(bool found, st.Step(kWhat));
+      if (!found) return Status::Ok();
+      Result<model::StoredCredential> c = kDecodeFull(st);
+      if (c.ok()) {
+        out->credential = std::move(c).value();
+      } else {
+        out->credential_status = c.status();
+      }
+      return Status::Ok();
+    }));
+    if (!out) return NotFoundError("API key not found");
+    SR_RETURN_IF_ERROR(check_status);
+    return std::move(*out);
+  }
+
+  Result<std::vector<model::StoredCredential>> ListLegacyAadCredentials(
+      std::int32_t aad_version, std::int64_t after_identity_id, std::string_view after_name,
+      int limit) override {
+    if (limit <= 0) return InvalidArgumentError("list limit must be positive");
+    return ReadAll<model::StoredCredential>(
+        SqlId::kListLegacyAad, "listing credentials to reseal",
         [&](Statement& st) {
-          st.BindText(1, name);
-          st.BindText(2, key_id);
+          st.BindInt64(1, aad_version);
+          st.BindInt64(2, after_identity_id);
+          st.BindInt64(3, after_identity_id);
+          st.BindText(4, after_name);
+          st.BindInt64(5, limit);
         },
-        kDecodeKeyed);
+        [](const Statement& st) {
+          model::StoredCredential c;
+          c.identity_id = st.Int64(0);
+          c.name = st.Text(1);
+          return c;
+        });
   }
 
   Result<std::vector<model::StoredCredential>> ListCredentials(std::int64_t identity_id,
@@ -325,9 +374,6 @@ class SqlCredentialStore final : public CredentialStore {
   };
   static constexpr auto kDecodeSummary = [](const Statement& st) {
     return DecodeCredential(st, /*with_envelope=*/false);
-  };
-  static constexpr auto kDecodeKeyed = [](const Statement& st) {
-    return DecodeKeyedCredential(st);
   };
   static constexpr auto kDecodeAudit = [](const Statement& st) { return DecodeAuditRecord(st); };
 

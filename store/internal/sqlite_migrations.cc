@@ -60,7 +60,7 @@ const std::vector<Migration>& SqliteMigrations() {
        {
            "CREATE INDEX credentials_by_credential_id ON credentials (identity_id, credential_id)",
        }},
-      // --- audit --- (lead: final version 5)
+      // --- audit ---
       // SPEC 12: one hash chain per server; rows are only ever inserted, and
       // triggers refuse UPDATE and DELETE so no code path can rewrite them.
       {3,
@@ -99,6 +99,17 @@ const std::vector<Migration>& SqliteMigrations() {
            " BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END",
            "CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints"
            " BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END",
+       }},
+      // --- data (AAD) ---
+      // The AAD layout each envelope was sealed with (model::kCurrentAadVersion).
+      // Rows written before this step used layout 1; the vault reseals them
+      // to the current layout (Vault::ResealLegacyRows) and the index finds
+      // the ones left cheaply at every start-up.
+      {4,
+       "credentials.aad_version",
+       {
+           "ALTER TABLE credentials ADD COLUMN aad_version INTEGER NOT NULL DEFAULT 1",
+           "CREATE INDEX credentials_by_aad_version ON credentials (aad_version)",
        }},
   };
   return kMigrations;

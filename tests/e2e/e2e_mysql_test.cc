@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "store/internal/migrations.h"
 #include "tests/e2e/e2e_mysql_vault.h"
 #include "tests/e2e/e2e_suite.h"
 #include "tests/testing/http_client.h"
@@ -146,8 +147,11 @@ TEST(E2eMysqlSharedDatabaseTest, TwoServersStartTogetherOnAnEmptyDatabase) {
     EXPECT_EQ(ready.status, 200) << ready.body;
   }
   // One schema: every migration recorded once, the expected tables and no others.
-  EXPECT_EQ(vault->Query("SELECT version, COUNT(*) FROM schema_migrations GROUP BY version"),
-            (std::vector<std::vector<std::string>>{{"1", "1"}, {"2", "1"}}));
+  std::vector<std::vector<std::string>> once;
+  for (std::int64_t v = 1; v <= store::internal::kSchemaVersion; ++v) {
+    once.push_back({std::to_string(v), "1"});
+  }
+  EXPECT_EQ(vault->Query("SELECT version, COUNT(*) FROM schema_migrations GROUP BY version"), once);
   EXPECT_EQ(vault->Query("SELECT table_name FROM information_schema.tables WHERE table_schema = "
                          "DATABASE() ORDER BY table_name"),
             (std::vector<std::vector<std::string>>{{"api_keys"},

@@ -142,6 +142,39 @@ TEST(ParseCredentialInputTest, OtpauthUriInAnyMetadataStringRefused) {
             {"metadata", {{"passwordHint", "h"}, {"keyType", "rsa"}, {"accessKeyId", "A"}}}});
 }
 
+// Issue 12: metadata.otpauthUri holding secret= was stored in plaintext and
+// listed to read-only keys, and metadata.token was accepted. Both are refused
+// under any spelling, and so is a seed carried by a percent-encoded otpauth
+// URI or by any URI's secret= parameter in any metadata string.
+TEST(ParseCredentialInputTest, SeedCarryingMetadataRefused) {
+  const json data = {{"password", S("p")}};
+  for (const char* key : {"otpauthUri", "otpauth_uri", "OTPAUTHURI", "token", "Token", "TO-KEN"}) {
+    for (const std::string& value :
+         {"otpauth://totp/Svc:me?secret=" + kSeed, "secret=" + kSeed, std::string("x")}) {
+      SCOPED_TRACE(std::string(key) + " = " + value);
+      ExpectError({{"type", "LOGIN"}, {"data", data}, {"metadata", {{key, value}}}},
+                  "secret_in_metadata");
+    }
+  }
+  const json kBad[] = {
+      "otpauth%3A%2F%2Ftotp%2FSvc%3Ame%3Fsecret%3D" + kSeed,
+      "https://example.com/2fa?secret=" + kSeed,
+      "https://example.com/2fa?issuer=x&SECRET=" + kSeed,
+      "secret=" + kSeed,
+      json::array({"ok", "totp/x?secret=" + kSeed}),
+  };
+  for (const json& value : kBad) {
+    SCOPED_TRACE(value.dump());
+    ExpectError({{"type", "LOGIN"}, {"data", data}, {"metadata", {{"uri", value}}}},
+                "secret_in_metadata");
+  }
+  // The word in other places stays a display value.
+  ExpectOk(
+      {{"type", "LOGIN"},
+       {"data", data},
+       {"metadata", {{"note", "rotate the secret= monthly"}, {"uri", "https://x/?nosecret=1"}}}});
+}
+
 TEST(ParseCredentialInputTest, InvalidTotpSecret) {
   const std::string kBad[] = {
       S("not-base32!"),     // alphabet

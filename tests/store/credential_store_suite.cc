@@ -189,8 +189,11 @@ TEST_P(CredentialStoreTest, ApiKeyCreateGetListRevoke) {
   SR_EXPECT_ERROR(store_->GetApiKey("0000000000000000"), StatusCode::kNotFound, "not_found");
 }
 
+// A key check that accepts every key.
+Status AcceptKey(const ApiKeyRecord&) { return Status::Ok(); }
+
 // The GET path's one read: the key and its own identity's credential.
-TEST_P(CredentialStoreTest, GetCredentialWithKeyReadsBothInOneStatement) {
+TEST_P(CredentialStoreTest, GetCredentialWithKeyReadsBothInOneRead) {
   Identity alice = MakeIdentity("alice");
   Identity bob = MakeIdentity("bob");
   ApiKeyRecord key = NewApiKey(alice.id);
@@ -200,7 +203,7 @@ TEST_P(CredentialStoreTest, GetCredentialWithKeyReadsBothInOneStatement) {
   Put(bob.id, "shared-name", 9);
   Put(bob.id, "bobs-only", 1);
 
-  auto got = store_->GetCredentialWithKey(key.key_id, "shared-name");
+  auto got = store_->GetCredentialWithKey(key.key_id, "shared-name", AcceptKey);
   SR_ASSERT_OK(got);
   EXPECT_EQ(got->key.key_id, key.key_id);
   EXPECT_EQ(got->key.identity_id, alice.id);
@@ -214,20 +217,54 @@ TEST_P(CredentialStoreTest, GetCredentialWithKeyReadsBothInOneStatement) {
   EXPECT_EQ(got->credential->identity_id, alice.id);
 
   // Another identity's credential is never joined in.
-  got = store_->GetCredentialWithKey(key.key_id, "bobs-only");
+  got = store_->GetCredentialWithKey(key.key_id, "bobs-only", AcceptKey);
   SR_ASSERT_OK(got);
   EXPECT_EQ(got->key.key_id, key.key_id);
   EXPECT_FALSE(got->credential.has_value());
 
   // A revocation is seen by the next read.
   SR_ASSERT_OK(store_->RevokeApiKey(key.key_id, 1'750'000'000'000));
-  got = store_->GetCredentialWithKey(key.key_id, "missing");
+  got = store_->GetCredentialWithKey(key.key_id, "missing", AcceptKey);
   SR_ASSERT_OK(got);
   EXPECT_EQ(got->key.revoked_at, std::optional<UnixMillis>(1'750'000'000'000));
   EXPECT_FALSE(got->credential.has_value());
 
-  SR_EXPECT_ERROR(store_->GetCredentialWithKey("0000000000000000", "shared-name"),
+  SR_EXPECT_ERROR(store_->GetCredentialWithKey("0000000000000000", "shared-name", AcceptKey),
                   StatusCode::kNotFound, "not_found");
+}
+
+// SPEC 4: the key is checked before anything about the name is looked at. A
+// failed check is returned as it is, for an existing and a missing name alike,
+// and the check sees the key record only.
+TEST_P(CredentialStoreTest, GetCredentialWithKeyChecksTheKeyBeforeTheName) {
+  Identity alice = MakeIdentity("alice");
+  ApiKeyRecord key = NewApiKey(alice.id);
+  SR_ASSERT_OK(store_->CreateApiKey(key));
+  Put(alice.id, "exists", 1);
+  for (const char* name : {"exists", "missing"}) {
+    SCOPED_TRACE(name);
+    int checks = 0;
+    auto refuse = [&](const ApiKeyRecord& seen) {
+      ++checks;
+      EXPECT_EQ(seen.key_id, key.key_id);
+      EXPECT_EQ(seen.key_hash, key.key_hash);
+      return UnauthenticatedError("invalid or missing API key");
+    };
+    auto got = store_->GetCredentialWithKey(key.key_id, name, refuse);
+    SR_EXPECT_ERROR(got, StatusCode::kUnauthenticated, "unauthorized");
+    EXPECT_EQ(got.status().message(), "invalid or missing API key");
+    EXPECT_GE(checks, 1);
+  }
+  // The credential is looked up only after the check: one deleted by the
+  // check (through another connection) is not found.
+  auto delete_then_accept = [&](const ApiKeyRecord&) {
+    Status deleted = store_->DeleteCredential(alice.id, "exists");
+    EXPECT_TRUE(deleted.ok() || deleted.code() == StatusCode::kNotFound) << deleted.ToString();
+    return Status::Ok();
+  };
+  auto got = store_->GetCredentialWithKey(key.key_id, "exists", delete_then_accept);
+  SR_ASSERT_OK(got);
+  EXPECT_FALSE(got->credential.has_value());
 }
 
 TEST_P(CredentialStoreTest, ApiKeyDuplicateIdAndUnknownIdentity) {

@@ -36,6 +36,9 @@ class StoreTestDatabase {
   virtual Status RecordSchemaVersion(std::int64_t version) = 0;
   // The versions recorded in schema_migrations, ascending.
   virtual Result<std::vector<std::int64_t>> AppliedSchemaVersions() = 0;
+  // Runs one SQL statement behind the store's back (an edit by someone with
+  // database access); rows it answers are ignored.
+  virtual Status Exec(const std::string& sql) = 0;
 };
 
 struct StoreBackend {
@@ -69,5 +72,9 @@ class CredentialStoreTest : public ::testing::TestWithParam<StoreBackend> {
   std::unique_ptr<StoreTestDatabase> db_;
   std::unique_ptr<CredentialStore> store_;
 };
+
+// The vault over each backend (credential_aad_suite.cc): what needs a real
+// database behind the vault, such as clear columns edited behind its back.
+class VaultOnStoreTest : public CredentialStoreTest {};
 
 }  // namespace strongroom::store::testing

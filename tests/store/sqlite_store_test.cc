@@ -4,9 +4,12 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -81,6 +84,12 @@ class SqliteTestDatabase final : public StoreTestDatabase {
     return out;
   }
 
+  Status Exec(const std::string& sql) override {
+    RawDb raw(path_);
+    if (raw.Exec(sql) != SQLITE_OK) return InternalError(::sqlite3_errmsg(raw.db));
+    return Status::Ok();
+  }
+
  private:
   TempDir dir_;
   std::string path_;
@@ -94,6 +103,7 @@ StoreBackend SqliteBackend() {
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, CredentialStoreTest, ::testing::Values(SqliteBackend()),
                          BackendName);
+INSTANTIATE_TEST_SUITE_P(Sqlite, VaultOnStoreTest, ::testing::Values(SqliteBackend()), BackendName);
 
 class FixedClock final : public Clock {
  public:
@@ -304,6 +314,81 @@ TEST(SqliteStoreTest, TouchIsAnIndexLookup) {
   }
   ::sqlite3_finalize(stmt);
   EXPECT_NE(plan.find("USING INDEX credentials_by_credential_id"), std::string::npos) << plan;
+}
+
+// Random bytes: a needle no other data in the file can match by chance.
+std::vector<std::uint8_t> RandomBytes(std::size_t n) {
+  static std::mt19937_64 rng(std::random_device{}());
+  std::vector<std::uint8_t> out(n);
+  for (auto& b : out) b = static_cast<std::uint8_t>(rng());
+  return out;
+}
+
+// How many of the 32-byte pieces of `needle` the raw bytes of `path` (absent:
+// empty) contain. Pieces, because a value that spills onto overflow pages is
+// not contiguous in the file.
+int PiecesInFile(const std::string& path, const std::vector<std::uint8_t>& needle) {
+  constexpr std::size_t kPiece = 32;
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  int found = 0;
+  for (std::size_t at = 0; at + kPiece <= needle.size(); at += kPiece) {
+    auto first = needle.begin() + static_cast<std::ptrdiff_t>(at);
+    if (std::search(bytes.begin(), bytes.end(), first, first + kPiece, [](char a, std::uint8_t b) {
+          return static_cast<std::uint8_t>(a) == b;
+        }) != bytes.end()) {
+      ++found;
+    }
+  }
+  return found;
+}
+
+// SPEC 5a: crypto-shredding shreds. After an identity delete neither the
+// database file nor its WAL holds the identity's wrapped KEK, a wrapped DEK or
+// a ciphertext (small, on a b-tree page; large, on overflow pages; and one a
+// later write replaced), while the store, still open, keeps serving.
+TEST(SqliteStoreTest, IdentityDeleteLeavesNoKeyOrCiphertextInTheFiles) {
+  TempDir dir;
+  const std::string path = dir.path() + "/vault.db";
+  auto store = OpenSqliteStore(path);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  model::Identity alice = TestIdentity("alice");
+  alice.wrapped_kek = RandomBytes(384);
+  auto created = (*store)->CreateIdentity(alice);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  auto bob = (*store)->CreateIdentity(TestIdentity("bob"));
+  ASSERT_TRUE(bob.ok()) << bob.status().ToString();
+
+  std::vector<std::vector<std::uint8_t>> needles = {alice.wrapped_kek};
+  auto write = [&](std::int64_t identity_id, const std::string& name, std::size_t size) {
+    model::StoredCredential c = TestCredential();
+    c.ciphertext = RandomBytes(size);
+    c.wrapped_dek = RandomBytes(40);
+    if (identity_id == created->id) {
+      needles.push_back(c.ciphertext);
+      needles.push_back(c.wrapped_dek);
+    }
+    auto done = (*store)->Mutate(identity_id, name, [&](const auto&) { return c; });
+    ASSERT_TRUE(done.ok()) << done.status().ToString();
+  };
+  write(created->id, "small", 200);
+  write(created->id, "large", 20000);
+  write(created->id, "replaced", 300);
+  write(created->id, "replaced", 300);
+  write(bob->id, "bobs", 200);
+  int before = 0;  // the scan finds them
+  for (const auto& needle : needles) before += PiecesInFile(path, needle);
+  for (const auto& needle : needles) before += PiecesInFile(path + "-wal", needle);
+  EXPECT_GT(before, 300);  // most of the 665 pieces (some straddle page boundaries)
+
+  ASSERT_TRUE((*store)->DeleteIdentity("alice").ok());
+  for (std::size_t i = 0; i < needles.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(PiecesInFile(path, needles[i]), 0);
+    EXPECT_EQ(PiecesInFile(path + "-wal", needles[i]), 0);
+  }
+  EXPECT_TRUE((*store)->GetCredential(bob->id, "bobs").ok());
+  write(bob->id, "after", 100);
 }
 
 }  // namespace

@@ -52,6 +52,7 @@ class FakeKeyManager final : public kms::KeyManager {
   Result<SecretBytes> Open(const kms::KekRef& /*kek*/, const kms::Envelope& envelope,
                            std::string_view aad) override {
     if (auto s = failure()) return *s;
+    ++opens;
     const auto& c = envelope.ciphertext;
     if (c.size() < 4) return DataLossError("short");
     std::uint32_t n = 0;
@@ -78,6 +79,7 @@ class FakeKeyManager final : public kms::KeyManager {
 
   std::vector<std::int64_t> evicted;
   std::atomic<int> seals{0};
+  std::atomic<int> opens{0};
 
  private:
   std::optional<Status> failure() {
@@ -99,6 +101,10 @@ class FailingStore final : public store::CredentialStore {
   }
   store::CredentialStore& inner() { return *inner_; }
   std::atomic<int> touch_calls{0};
+  // GetCredentialWithKey calls, and how the vault's key check went in them.
+  std::atomic<int> keyed_reads{0};
+  std::atomic<int> key_checks_passed{0};
+  std::atomic<int> key_checks_failed{0};
 
   Result<model::Identity> CreateIdentity(const model::Identity& identity) override {
     if (auto s = failure()) return *s;
@@ -141,10 +147,21 @@ class FailingStore final : public store::CredentialStore {
     if (auto s = failure()) return *s;
     return inner_->GetCredential(identity_id, name);
   }
-  Result<KeyedCredential> GetCredentialWithKey(std::string_view key_id,
-                                               std::string_view name) override {
+  Result<KeyedCredential> GetCredentialWithKey(std::string_view key_id, std::string_view name,
+                                               const KeyCheck& check) override {
     if (auto s = failure()) return *s;
-    return inner_->GetCredentialWithKey(key_id, name);
+    ++keyed_reads;
+    return inner_->GetCredentialWithKey(key_id, name, [&](const model::ApiKeyRecord& key) {
+      Status status = check(key);
+      (status.ok() ? key_checks_passed : key_checks_failed)++;
+      return status;
+    });
+  }
+  Result<std::vector<model::StoredCredential>> ListLegacyAadCredentials(
+      std::int32_t aad_version, std::int64_t after_identity_id, std::string_view after_name,
+      int limit) override {
+    if (auto s = failure()) return *s;
+    return inner_->ListLegacyAadCredentials(aad_version, after_identity_id, after_name, limit);
   }
   Result<std::vector<model::StoredCredential>> ListCredentials(std::int64_t identity_id,
                                                                std::string_view after_name,

@@ -275,5 +275,53 @@ TEST_F(VaultReadTest, CorruptRowIsReportedOnlyAfterKeyAndScope) {
               StatusCode::kPermissionDenied, "insufficient_scope");
 }
 
+// SPEC 4: a wrong key is refused before anything about the name is looked at.
+// For an existing and a missing name the vault makes the same store calls,
+// the key check fails inside the one keyed read, and nothing is decrypted.
+TEST_F(VaultReadTest, WrongKeyTakesTheSamePathWhetherTheNameExistsOrNot) {
+  const std::string reader = Key("alice", model::kScopeRead);
+  const std::string writer = Key("alice", model::kScopeWrite);
+  Put(alice_, "stripe", ApiKeyBody());
+  Put(alice_, "otp", TotpBody());
+  const std::string wrong_secret =
+      reader.substr(0, reader.size() - 1) + (reader.back() == 'A' ? "B" : "A");
+  struct Trace {
+    int keyed_reads, checks_passed, checks_failed, opens;
+    StatusCode code;
+    std::string message;
+    bool operator==(const Trace&) const = default;
+  };
+  auto trace = [&](const std::string& header, const std::string& name, bool totp) {
+    store_->keyed_reads = 0;
+    store_->key_checks_passed = 0;
+    store_->key_checks_failed = 0;
+    keys_.opens = 0;
+    Status status = totp ? vault_->Totp(WithKey(header), name).status()
+                         : vault_->Get(WithKey(header), name).status();
+    return Trace{
+        store_->keyed_reads, store_->key_checks_passed, store_->key_checks_failed, keys_.opens,
+        status.code(),       status.message()};
+  };
+  for (bool totp : {false, true}) {
+    SCOPED_TRACE(totp ? "totp" : "get");
+    const std::string existing = totp ? "otp" : "stripe";
+    for (const std::string& header : {"Bearer " + wrong_secret, "Bearer " + writer}) {
+      Trace hit = trace(header, existing, totp);
+      Trace miss = trace(header, "missing", totp);
+      EXPECT_TRUE(hit == miss) << header;
+      EXPECT_EQ(hit.keyed_reads, 1);
+      EXPECT_EQ(hit.checks_passed, 0);
+      EXPECT_GE(hit.checks_failed, 1);
+      EXPECT_EQ(hit.opens, 0);
+      EXPECT_NE(hit.code, StatusCode::kOk);
+    }
+    EXPECT_EQ(trace("Bearer " + wrong_secret, existing, totp).code, StatusCode::kUnauthenticated);
+    EXPECT_EQ(trace("Bearer " + writer, existing, totp).code, StatusCode::kPermissionDenied);
+    // The right key passes the check and opens the existing credential only.
+    EXPECT_EQ(trace("Bearer " + reader, existing, totp).opens, 1);
+    EXPECT_EQ(trace("Bearer " + reader, "missing", totp).opens, 0);
+  }
+}
+
 }  // namespace
 }  // namespace strongroom::vault

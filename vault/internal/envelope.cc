@@ -1,5 +1,7 @@
 #include "vault/internal/envelope.h"
 
+#include <cstdint>
+#include <string>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -9,8 +11,42 @@
 namespace strongroom::vault::internal {
 namespace {
 
-std::string AadFor(const model::StoredCredential& c) {
-  return kms::CredentialAad(c.identity_id, c.name, model::TypeName(c.type), c.version);
+void PutU64(std::string* out, std::uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));
+}
+
+void PutField(std::string* out, std::string_view field) {
+  const auto n = static_cast<std::uint32_t>(field.size());
+  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>(n >> shift));
+  out->append(field);
+}
+
+}  // namespace
+
+std::string CredentialAadV2(const model::StoredCredential& c) {
+  std::string out = "strongroom/aad/v2";
+  out.reserve(out.size() + 8 + 4 + c.name.size() + 4 + 16 + 8 + 1 + 8 + 4 + c.metadata_json.size());
+  PutU64(&out, static_cast<std::uint64_t>(c.identity_id));
+  PutField(&out, c.name);
+  PutField(&out, model::TypeName(c.type));
+  PutU64(&out, static_cast<std::uint64_t>(c.version));
+  out.push_back(c.expires_at ? '\x01' : '\x00');
+  PutU64(&out, static_cast<std::uint64_t>(c.expires_at.value_or(0)));
+  PutField(&out, c.metadata_json);
+  return out;
+}
+
+namespace {
+
+Result<std::string> AadFor(const model::StoredCredential& c) {
+  switch (c.aad_version) {
+    case 1:
+      return kms::CredentialAad(c.identity_id, c.name, model::TypeName(c.type), c.version);
+    case 2:
+      return CredentialAadV2(c);
+    default:
+      return DataLossError("stored credential has an unknown AAD layout");
+  }
 }
 
 // The key manager reports an unreachable HSM as UNAVAILABLE with a generic
@@ -35,8 +71,9 @@ Status MapOpenError(const Status& status) {
 Status SealInto(kms::KeyManager& keys, const model::Identity& identity, std::string_view plaintext,
                 model::StoredCredential* row) {
   row->kek_version = identity.kek_version;
+  row->aad_version = model::kCurrentAadVersion;
   kms::KekRef kek{identity.id, identity.kek_version, &identity.wrapped_kek};
-  Result<kms::Envelope> envelope = keys.Seal(kek, plaintext, AadFor(*row));
+  Result<kms::Envelope> envelope = keys.Seal(kek, plaintext, CredentialAadV2(*row));
   if (!envelope.ok()) return TagHsm(envelope.status());
   row->ciphertext = std::move(envelope->ciphertext);
   row->wrapped_dek = std::move(envelope->wrapped_dek);
@@ -47,7 +84,8 @@ Result<SecretBytes> OpenRow(kms::KeyManager& keys, const model::Identity& identi
                             const model::StoredCredential& row) {
   kms::KekRef kek{identity.id, row.kek_version, &identity.wrapped_kek};
   kms::Envelope envelope{row.ciphertext, row.wrapped_dek};
-  Result<SecretBytes> plain = keys.Open(kek, envelope, AadFor(row));
+  Result<std::string> aad = AadFor(row);
+  Result<SecretBytes> plain = aad.ok() ? keys.Open(kek, envelope, *aad) : aad.status();
   if (!plain.ok()) {
     Status status = MapOpenError(plain.status());
     spdlog::error("decrypting credential {} of identity {} failed: {}", row.credential_id,

@@ -6,6 +6,7 @@
 // Thread safety: stateless; the key manager must be safe for concurrent use.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "base/result.h"
@@ -19,15 +20,31 @@ class KeyManager;
 
 namespace strongroom::vault::internal {
 
+// The additional data (AAD) binds a sealed envelope to its row, so a
+// ciphertext moved to another row, or a row whose clear fields were edited in
+// the database, fails to open (DATA_LOSS [integrity_error]). Layouts, by
+// model::StoredCredential::aad_version:
+//   1 (kms::CredentialAad): identity id, name, type, version. Rows written
+//     before schema step 3; still opened, and resealed by the vault.
+//   2 (current): "strongroom/aad/v2" || u64 identity_id || u32 len || name ||
+//     u32 len || type || u64 version || u8 has_expiry || u64 expires_at (0
+//     when none) || u32 len || metadata_json, integers big-endian. The whole
+//     metadata text is bound, not only the TOTP parameters (algorithm,
+//     digits, period) kept there: every clear field that changes what a read
+//     answers is covered, and no JSON is parsed to compute it (SPEC 5a, 7).
+std::string CredentialAadV2(const model::StoredCredential& row);
+
 // Seals `plaintext` (the data object as JSON text) for `row` under the
-// identity's current KEK: sets row->kek_version, ciphertext and wrapped_dek.
-// The AAD is computed from the row's identity, name, type and version, so
-// those must be final.
+// identity's current KEK with the current AAD layout: sets row->kek_version,
+// aad_version, ciphertext and wrapped_dek. The AAD is computed from the row's
+// identity, name, type, version, expires_at and metadata_json, so those must
+// be final.
 Status SealInto(kms::KeyManager& keys, const model::Identity& identity, std::string_view plaintext,
                 model::StoredCredential* row);
 
 // The decrypted data text of `row` (sealed under the identity's KEK of
-// row.kek_version). Logs failures by credential id, never data.
+// row.kek_version, with the AAD layout of row.aad_version). Logs failures by credential id, never
+// data.
 Result<SecretBytes> OpenRow(kms::KeyManager& keys, const model::Identity& identity,
                             const model::StoredCredential& row);
 
