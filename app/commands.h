@@ -40,6 +40,9 @@ struct AdminOptions {
   std::string identity;              // --identity
   std::vector<std::string> scopes;   // --scope
   std::string ttl;                   // --ttl
+  std::string new_label;             // master-key rotate --new-label
+  bool dry_run = false;              // master-key rotate --dry-run
+  bool destroy = false;              // master-key retire --destroy
 };
 Status RunAdmin(const AdminOptions& options);
 

@@ -199,13 +199,25 @@ Status UseDevDir(const DevPaths& paths) {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<kms::KeyManager>> OpenKeys(const config::HsmConfig& hsm) {
+Result<kms::HsmParams> HsmParamsFrom(const config::HsmConfig& hsm) {
   SR_ASSIGN_OR_RETURN(SecretString pin, config::ReadSecret(hsm.pin_env, hsm.pin_file, "HSM PIN"));
   kms::HsmParams params;
   params.module_path = hsm.module;
   params.token_label = hsm.token_label;
   params.pin = std::move(pin);
   params.master_key_label = hsm.master_key_label;
+  return params;
+}
+
+Result<std::unique_ptr<kms::KeyManager>> OpenKeys(const config::HsmConfig& hsm,
+                                                  store::CredentialStore* store) {
+  SR_ASSIGN_OR_RETURN(kms::HsmParams params, HsmParamsFrom(hsm));
+  if (store != nullptr) {
+    SR_ASSIGN_OR_RETURN(std::vector<model::MasterKeyRecord> known, store->ListMasterKeys());
+    for (const model::MasterKeyRecord& key : known) {
+      if (key.state == model::MasterKeyState::kActive) params.master_key_label = key.label;
+    }
+  }
   return kms::OpenKeyManager(params);
 }
 

@@ -77,6 +77,7 @@ constexpr internal::SqlTable kMysqlSql = internal::MakeSqlTable({
         " WHERE identity_id = ? AND credential_id = ?",
     .last_insert_id = "SELECT LAST_INSERT_ID()",
     .ping = "SELECT 1",
+    .identity_kek_version = "SELECT kek_version FROM identities WHERE id = ? LOCK IN SHARE MODE",
 });
 
 constexpr char kCreateSchemaMigrations[] =
@@ -111,6 +112,8 @@ constexpr int kGaleraMinAttempts = 12;
 
 // Duplicate key name: an index a migration step creates exists already.
 constexpr int kErDupKeyName = 1061;
+// Duplicate column name: a column a migration step adds exists already.
+constexpr int kErDupFieldName = 1060;
 
 Status Unavailable(std::string message) {
   return UnavailableError(std::move(message), "store_unavailable");
@@ -196,14 +199,15 @@ struct MysqlSession {
       return MysqlStatement(conn, conn.Prepare(internal::SqlText(kMysqlSql, id)));
     });
   }
-  // MySQL 8 has no CREATE INDEX IF NOT EXISTS: an index that exists already
-  // is a step cut short after its DDL and before it was recorded, re-run.
+  // MySQL 8 has no CREATE INDEX or ADD COLUMN IF NOT EXISTS: an index or
+  // column that exists already is a step cut short after its DDL and before
+  // it was recorded, re-run.
   Status Exec(const char* sql, std::string_view what) {
     return internal::Guard(conn, what, [&] {
       try {
         conn.Execute(sql);
       } catch (const sql::SQLException& e) {
-        if (e.getErrorCode() != kErDupKeyName) throw;
+        if (e.getErrorCode() != kErDupKeyName && e.getErrorCode() != kErDupFieldName) throw;
       }
       return Status::Ok();
     });

@@ -48,6 +48,7 @@ constexpr internal::SqlTable kSqliteSql = internal::MakeSqlTable({
                         " WHERE identity_id = ? AND credential_id = ?",
     .last_insert_id = "SELECT last_insert_rowid()",
     .ping = internal::kSchemaMaxVersionSql,  // reads the file, unlike SELECT 1
+    .identity_kek_version = "SELECT kek_version FROM identities WHERE id = ?",
 });
 
 constexpr char kCreateSchemaMigrations[] =

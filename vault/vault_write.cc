@@ -1,5 +1,6 @@
 // Vault: the write use cases (SPEC 5): Put, Delete, PopBackupCode.
 #include <algorithm>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -56,11 +57,11 @@ Result<PutOutcome> Vault::Put(const Principal& principal, std::string_view name,
   SR_RETURN_IF_ERROR(model::ValidateName(name));
   UnixMillis now = clock_.NowMillis();
   SR_ASSIGN_OR_RETURN(model::CredentialInput input, model::ParseCredentialInput(*body, now));
-  SR_ASSIGN_OR_RETURN(auto identity, identities_->Get(principal.identity_id));
   // Generated outside the transaction: Mutate may run `fn` more than once.
   SR_ASSIGN_OR_RETURN(std::string random_hex, RandomHex(12));
   const std::string new_id = "cred_" + random_hex;
 
+  std::shared_ptr<const model::Identity> identity;
   store::MutateFn fn = [&](const std::optional<model::StoredCredential>& existing)
       -> Result<model::StoredCredential> {
     model::StoredCredential row = PutRow(existing, input, principal.identity_id, name, new_id, now);
@@ -68,7 +69,8 @@ Result<PutOutcome> Vault::Put(const Principal& principal, std::string_view name,
     SR_RETURN_IF_ERROR(internal::SealInto(keys_, *identity, plain, &row));
     return row;
   };
-  SR_ASSIGN_OR_RETURN(store::MutateOutcome outcome, store_.Mutate(principal.identity_id, name, fn));
+  SR_ASSIGN_OR_RETURN(store::MutateOutcome outcome,
+                      MutateSealed(principal.identity_id, name, fn, &identity));
   touches_->Overlay(&outcome.written);
   return PutOutcome{std::move(outcome.written), outcome.created};
 }
@@ -83,7 +85,7 @@ Status Vault::Delete(const Principal& principal, std::string_view name) {
 Result<PoppedBackupCode> Vault::PopBackupCode(const Principal& principal, std::string_view name) {
   SR_RETURN_IF_ERROR(Authorize(principal, Operation::kPopBackupCode));
   UnixMillis now = clock_.NowMillis();
-  SR_ASSIGN_OR_RETURN(auto identity, identities_->Get(principal.identity_id));
+  std::shared_ptr<const model::Identity> identity;
   model::BackupPop popped;
   store::MutateFn fn = [&](const std::optional<model::StoredCredential>& existing)
       -> Result<model::StoredCredential> {
@@ -101,7 +103,8 @@ Result<PoppedBackupCode> Vault::PopBackupCode(const Principal& principal, std::s
         internal::SealInto(keys_, *identity, std::string_view(text.data(), text.size()), &row));
     return row;
   };
-  SR_ASSIGN_OR_RETURN(store::MutateOutcome outcome, store_.Mutate(principal.identity_id, name, fn));
+  SR_ASSIGN_OR_RETURN(store::MutateOutcome outcome,
+                      MutateSealed(principal.identity_id, name, fn, &identity));
   if (outcome.created) {
     // fn never creates; a store that says otherwise broke its contract.
     return InternalError("backup pop created a row");
