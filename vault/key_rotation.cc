@@ -93,15 +93,19 @@ Status RefuseRetired(store::CredentialStore& store, std::string_view label) {
 
 Result<std::string> SyncMasterKeys(store::CredentialStore& store, kms::KeyManager& keys,
                                    const Clock& clock) {
-  const std::string configured = keys.active_master_key_label();
-  if (!configured.empty()) SR_RETURN_IF_ERROR(store.SeedMasterKey(configured, clock.NowMillis()));
+  const std::string current = keys.active_master_key_label();
   SR_ASSIGN_OR_RETURN(std::vector<model::MasterKeyRecord> known, store.ListMasterKeys());
+  if (known.empty() && !current.empty()) {
+    // A fresh (or just migrated) database: the configured key seeds it.
+    SR_RETURN_IF_ERROR(store.SeedMasterKey(current, clock.NowMillis()));
+    SR_ASSIGN_OR_RETURN(known, store.ListMasterKeys());
+  }
   for (const model::MasterKeyRecord& key : known) {
     if (key.state != model::MasterKeyState::kActive) continue;
-    if (key.label != configured) SR_RETURN_IF_ERROR(keys.SetActiveMasterKey(key.label));
+    if (key.label != current) SR_RETURN_IF_ERROR(keys.SetActiveMasterKey(key.label));
     return key.label;
   }
-  return configured;
+  return current;
 }
 
 Result<std::vector<MasterKeyStatus>> MasterKeyStatuses(store::CredentialStore& store) {
