@@ -147,12 +147,13 @@ TEST(E2eMysqlSharedDatabaseTest, TwoServersStartTogetherOnAnEmptyDatabase) {
   }
   // One schema: every migration recorded once, the expected tables and no others.
   EXPECT_EQ(vault->Query("SELECT version, COUNT(*) FROM schema_migrations GROUP BY version"),
-            (std::vector<std::vector<std::string>>{{"1", "1"}, {"2", "1"}}));
+            (std::vector<std::vector<std::string>>{{"1", "1"}, {"2", "1"}, {"3", "1"}}));
   EXPECT_EQ(vault->Query("SELECT table_name FROM information_schema.tables WHERE table_schema = "
                          "DATABASE() ORDER BY table_name"),
             (std::vector<std::vector<std::string>>{{"api_keys"},
                                                    {"credentials"},
                                                    {"identities"},
+                                                   {"master_keys"},
                                                    {"schema_migrations"},
                                                    {"schema_migration_lock"}}));
   EXPECT_EQ(vault->Query("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = "
