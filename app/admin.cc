@@ -1,9 +1,12 @@
-// `strongroom admin`: identities and API keys (SPEC 8), in a process separate
-// from the server (SQLite WAL lets both use the database at once).
+// `strongroom admin`: identities and API keys (SPEC 8) and the key lifecycle
+// (SPEC 11), in a process separate from the server (SQLite WAL lets both use
+// the database at once).
 //
-// Only the commands that touch an identity's KEK (identity create, delete)
-// open the HSM; key and list commands need the store alone. `audit
-// public-key` opens the HSM (the signing key) and not the store.
+// Only the commands that touch an identity's KEK (identity create, delete,
+// rotate-kek; master-key rotate) open the HSM's master key; key and list
+// commands, master-key status and retire need the store alone (retire
+// --destroy opens a session of its own to destroy the pair). `audit public-key`
+// opens the HSM (the signing key) and not the store.
 #include <spdlog/spdlog.h>
 #include <cstdio>
 
@@ -17,6 +20,7 @@
 #include "model/credential.h"
 #include "store/credential_store.h"
 #include "vault/admin.h"
+#include "vault/key_rotation.h"
 
 namespace strongroom::app {
 namespace {
@@ -51,8 +55,8 @@ Status RecordAdmin(const config::Config& config, store::CredentialStore& store,
 }
 
 Status IdentityCreate(const config::Config& config, const std::string& name) {
-  SR_ASSIGN_OR_RETURN(std::unique_ptr<kms::KeyManager> keys, OpenKeys(config.hsm));
   SR_ASSIGN_OR_RETURN(std::unique_ptr<store::CredentialStore> store, OpenStore(config.store));
+  SR_ASSIGN_OR_RETURN(std::unique_ptr<kms::KeyManager> keys, OpenKeys(config.hsm, store.get()));
   SR_ASSIGN_OR_RETURN(model::Identity identity,
                       vault::CreateIdentity(*store, *keys, name, Clock::Real()));
   SR_RETURN_IF_ERROR(RecordAdmin(config, *store, audit::action::kAdminIdentityCreate, name, {}));
@@ -71,8 +75,8 @@ Status IdentityList(const config::Config& config) {
 }
 
 Status IdentityDelete(const config::Config& config, const std::string& name) {
-  SR_ASSIGN_OR_RETURN(std::unique_ptr<kms::KeyManager> keys, OpenKeys(config.hsm));
   SR_ASSIGN_OR_RETURN(std::unique_ptr<store::CredentialStore> store, OpenStore(config.store));
+  SR_ASSIGN_OR_RETURN(std::unique_ptr<kms::KeyManager> keys, OpenKeys(config.hsm, store.get()));
   SR_RETURN_IF_ERROR(vault::DeleteIdentity(*store, *keys, name));
   SR_RETURN_IF_ERROR(RecordAdmin(config, *store, audit::action::kAdminIdentityDelete, name, {}));
   std::printf("strongroom: deleted identity %s with its API keys and credentials\n", name.c_str());
@@ -155,6 +159,81 @@ Status AuditPublicKey(const config::Config& config) {
   return Status::Ok();
 }
 
+// Progress on stderr, one line per rewrap: "rewrapped N/M".
+void PrintProgress(std::int64_t done, std::int64_t total) {
+  std::fprintf(stderr, "rewrapped %lld/%lld\n", static_cast<long long>(done),
+               static_cast<long long>(total));
+}
+
+Status MasterKeyStatus(const config::Config& config) {
+  SR_ASSIGN_OR_RETURN(std::unique_ptr<store::CredentialStore> store, OpenStore(config.store));
+  SR_ASSIGN_OR_RETURN(std::vector<vault::MasterKeyStatus> keys, vault::MasterKeyStatuses(*store));
+  for (const vault::MasterKeyStatus& key : keys) {
+    std::printf("%s state=%s keks=%lld\n", key.label.c_str(),
+                std::string(model::MasterKeyStateName(key.state)).c_str(),
+                static_cast<long long>(key.keks));
+  }
+  return Status::Ok();
+}
+
+Status MasterKeyRotate(const config::Config& config, const AdminOptions& options) {
+  SR_ASSIGN_OR_RETURN(std::unique_ptr<store::CredentialStore> store, OpenStore(config.store));
+  SR_ASSIGN_OR_RETURN(std::unique_ptr<kms::KeyManager> keys, OpenKeys(config.hsm, store.get()));
+  vault::RotationOptions rotation;
+  rotation.dry_run = options.dry_run;
+  rotation.progress = PrintProgress;
+  SR_ASSIGN_OR_RETURN(
+      vault::MasterKeyRotation done,
+      vault::RotateMasterKey(*store, *keys, options.new_label, rotation, Clock::Real()));
+  if (options.dry_run) {
+    std::printf(
+        "strongroom: dry run: master key %s would become active; %lld of %lld identity "
+        "KEKs would be rewrapped\n",
+        done.label.c_str(), static_cast<long long>(done.pending),
+        static_cast<long long>(done.identities));
+  } else {
+    std::printf(
+        "strongroom: master key %s is active; rewrapped %lld identity KEKs (%lld "
+        "identities)\n",
+        done.label.c_str(), static_cast<long long>(done.rewrapped),
+        static_cast<long long>(done.identities));
+  }
+  return Status::Ok();
+}
+
+Status MasterKeyRetire(const config::Config& config, const AdminOptions& options) {
+  const std::string& label = options.name;
+  SR_ASSIGN_OR_RETURN(std::unique_ptr<store::CredentialStore> store, OpenStore(config.store));
+  Status retired = vault::RetireMasterKey(*store, label, Clock::Real());
+  if (!retired.ok()) {
+    return Status(retired.code(), "master key " + label + ": " + retired.message(),
+                  retired.error_code());
+  }
+  if (options.destroy) {
+    SR_ASSIGN_OR_RETURN(kms::HsmParams params, HsmParamsOf(config.hsm));
+    SR_RETURN_IF_ERROR(kms::DestroyMasterKeyPair(params, label));
+    std::printf("strongroom: retired master key %s and destroyed its key pair on the token\n",
+                label.c_str());
+  } else {
+    std::printf("strongroom: retired master key %s\n", label.c_str());
+  }
+  return Status::Ok();
+}
+
+Status IdentityRotateKek(const config::Config& config, const std::string& name) {
+  SR_ASSIGN_OR_RETURN(std::unique_ptr<store::CredentialStore> store, OpenStore(config.store));
+  SR_ASSIGN_OR_RETURN(std::unique_ptr<kms::KeyManager> keys, OpenKeys(config.hsm, store.get()));
+  vault::RotationOptions rotation;
+  rotation.progress = PrintProgress;
+  SR_ASSIGN_OR_RETURN(vault::KekRotation done,
+                      vault::RotateIdentityKek(*store, *keys, name, rotation, Clock::Real()));
+  std::printf("strongroom: identity %s uses KEK version %d%s; rewrapped %lld credential DEKs\n",
+              done.identity.c_str(), done.kek_version,
+              done.resumed ? " (an interrupted rotation finished)" : "",
+              static_cast<long long>(done.rewrapped));
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status RunAdmin(const AdminOptions& options) {
@@ -170,6 +249,11 @@ Status RunAdmin(const AdminOptions& options) {
     if (verb == "create") return IdentityCreate(config, options.name);
     if (verb == "list") return IdentityList(config);
     if (verb == "delete") return IdentityDelete(config, options.name);
+    if (verb == "rotate-kek") return IdentityRotateKek(config, options.name);
+  } else if (noun == "master-key") {
+    if (verb == "status") return MasterKeyStatus(config);
+    if (verb == "rotate") return MasterKeyRotate(config, options);
+    if (verb == "retire") return MasterKeyRetire(config, options);
   } else if (noun == "audit" && verb == "public-key") {
     return AuditPublicKey(config);
   } else if (noun == "audit") {

@@ -43,6 +43,9 @@ struct AdminOptions {
   std::string ttl;                   // --ttl
   std::string audit_server;          // audit export --server
   std::int64_t audit_since = 1;      // audit export --since
+  std::string new_label;             // master-key rotate --new-label
+  bool dry_run = false;              // master-key rotate --dry-run
+  bool destroy = false;              // master-key retire --destroy
 };
 Status RunAdmin(const AdminOptions& options);
 

@@ -4,6 +4,8 @@
 //   strongroom serve --dev [--data-dir DIR] [--listen ADDR] [--threads N]
 //   strongroom admin [--config FILE | --data-dir DIR] identity create|list|delete NAME
 //   strongroom admin [--config FILE | --data-dir DIR] key create|list|revoke ...
+//   strongroom admin [--config FILE | --data-dir DIR] identity rotate-kek NAME
+//   strongroom admin [--config FILE | --data-dir DIR] master-key status|rotate|retire ...
 //   strongroom admin [--config FILE | --data-dir DIR] audit export [--server ID] [--since SEQ]
 //   strongroom admin [--config FILE | --data-dir DIR] audit checkpoints|public-key
 //   strongroom audit verify --events FILE --checkpoints FILE --public-key FILE
@@ -151,6 +153,26 @@ int Main(int argc, char** argv) {
   key_list->add_option("--identity", admin_options.identity, "Identity name")->required();
   CLI::App* key_revoke = key->add_subcommand("revoke", "Revoke an API key.");
   key_revoke->add_option("KEY_ID", admin_options.name, "Key id (from key list)")->required();
+  CLI::App* identity_rotate_kek = identity->add_subcommand(
+      "rotate-kek", "Give an identity a new KEK and rewrap its credentials' DEKs under it.");
+  identity_rotate_kek->add_option("NAME", admin_options.name, "Identity name")->required();
+
+  CLI::App* master_key =
+      admin->add_subcommand("master-key", "Master key status, rotation and retirement.");
+  master_key->require_subcommand(1)->fallthrough();
+  CLI::App* master_key_status =
+      master_key->add_subcommand("status", "One line per master key: LABEL state=... keks=N.");
+  CLI::App* master_key_rotate = master_key->add_subcommand(
+      "rotate", "Make a key pair already on the token active and rewrap every KEK under it.");
+  master_key_rotate->add_option("--new-label", admin_options.new_label, "The new key's label")
+      ->required();
+  master_key_rotate->add_flag("--dry-run", admin_options.dry_run,
+                              "Count what would be rewrapped; change nothing");
+  CLI::App* master_key_retire =
+      master_key->add_subcommand("retire", "Retire a master key no KEK is wrapped under any more.");
+  master_key_retire->add_option("LABEL", admin_options.name, "Master key label")->required();
+  master_key_retire->add_flag("--destroy", admin_options.destroy,
+                              "Also destroy the key pair on the token");
   CLI::App* admin_audit = admin->add_subcommand("audit", "The audit log (SPEC 12).");
   admin_audit->require_subcommand(1)->fallthrough();
   CLI::App* audit_export =
@@ -162,8 +184,10 @@ int Main(int argc, char** argv) {
       admin_audit->add_subcommand("checkpoints", "Print the stored audit checkpoints as JSON lines.");
   CLI::App* audit_public_key = admin_audit->add_subcommand(
       "public-key", "Print the audit signing key's public key (PEM), for `audit verify`.");
-  for (CLI::App* leaf : {identity_create, identity_list, identity_delete, key_create, key_list,
-                         key_revoke, audit_export, audit_checkpoints, audit_public_key}) {
+  for (CLI::App* leaf :
+       {identity_create, identity_list, identity_delete, identity_rotate_kek, key_create, key_list,
+        key_revoke, master_key_status, master_key_rotate, master_key_retire, audit_export,
+        audit_checkpoints, audit_public_key}) {
     leaf->fallthrough();
   }
 
@@ -214,18 +238,11 @@ int Main(int argc, char** argv) {
     BlockTerminationSignals();
     status = RunServe(serve_options);
   } else if (admin->parsed()) {
-    if (identity->parsed()) {
-      admin_options.command = {"identity", identity_create->parsed() ? "create"
-                                           : identity_list->parsed() ? "list"
-                                                                     : "delete"};
-    } else if (key->parsed()) {
-      admin_options.command = {"key", key_create->parsed() ? "create"
-                                      : key_list->parsed() ? "list"
-                                                           : "revoke"};
-    } else {
-      admin_options.command = {"audit", audit_export->parsed()        ? "export"
-                                        : audit_checkpoints->parsed() ? "checkpoints"
-                                                                      : "public-key"};
+    // The parsed noun and verb ("identity" "create", "master-key" "rotate").
+    for (CLI::App* noun : admin->get_subcommands()) {
+      for (CLI::App* verb : noun->get_subcommands()) {
+        admin_options.command = {noun->get_name(), verb->get_name()};
+      }
     }
     status = RunAdmin(admin_options);
   } else if (audit->parsed()) {

@@ -105,10 +105,11 @@ Status RunServe(const ServeOptions& options) {
 
   if (dev_paths) SR_RETURN_IF_ERROR(PrepareDevDir(*dev_paths));
   SR_RETURN_IF_ERROR(CheckNotInterrupted());
-  SR_ASSIGN_OR_RETURN(std::unique_ptr<kms::KeyManager> keys, OpenKeys(config.hsm));
-  SR_RETURN_IF_ERROR(CheckNotInterrupted());
   SR_ASSIGN_OR_RETURN(std::unique_ptr<store::CredentialStore> store,
                       OpenStore(config.store, config.server.threads));
+  SR_RETURN_IF_ERROR(CheckNotInterrupted());
+  // The master key the database names active (SPEC 11), else the configured one.
+  SR_ASSIGN_OR_RETURN(std::unique_ptr<kms::KeyManager> keys, OpenKeys(config.hsm, store.get()));
   SR_RETURN_IF_ERROR(CheckNotInterrupted());
 
   SecretString dev_key;

@@ -211,8 +211,15 @@ Result<kms::HsmParams> HsmParamsOf(const config::HsmConfig& hsm) {
   return params;
 }
 
-Result<std::unique_ptr<kms::KeyManager>> OpenKeys(const config::HsmConfig& hsm) {
+Result<std::unique_ptr<kms::KeyManager>> OpenKeys(const config::HsmConfig& hsm,
+                                                  store::CredentialStore* store) {
   SR_ASSIGN_OR_RETURN(kms::HsmParams params, HsmParamsOf(hsm));
+  if (store != nullptr) {
+    SR_ASSIGN_OR_RETURN(std::vector<model::MasterKeyRecord> known, store->ListMasterKeys());
+    for (const model::MasterKeyRecord& key : known) {
+      if (key.state == model::MasterKeyState::kActive) params.master_key_label = key.label;
+    }
+  }
   return kms::OpenKeyManager(params);
 }
 

@@ -20,6 +20,7 @@
 #include "base/result.h"
 #include "base/secret.h"
 #include "config/config.h"
+#include "kms/pkcs11.h"
 
 namespace strongroom::kms {
 class KeyManager;
@@ -68,9 +69,12 @@ Status UseDevDir(const DevPaths& paths);
 // The kms parameters of `hsm`, with the PIN read (hsm.pin_env / hsm.pin_file).
 Result<kms::HsmParams> HsmParamsOf(const config::HsmConfig& hsm);
 
-// Reads the PIN (hsm.pin_env / hsm.pin_file) and opens the master key. Never
-// creates keys.
-Result<std::unique_ptr<kms::KeyManager>> OpenKeys(const config::HsmConfig& hsm);
+// Reads the PIN and opens the master key. Never creates keys. With `store`,
+// opens the master key the database names active (SPEC 11: the configured
+// hsm.master_key_label only seeds the key state of a fresh database, so a
+// rotated and destroyed key need not be edited out of the configuration).
+Result<std::unique_ptr<kms::KeyManager>> OpenKeys(const config::HsmConfig& hsm,
+                                                  store::CredentialStore* store = nullptr);
 
 // Opens the configured store backend. `workers`: the server's worker threads (SQLite opens at least
 // that many read connections); 0 for the admin CLI.

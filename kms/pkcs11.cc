@@ -230,4 +230,29 @@ Result<bool> ProvisionAuditSigningKey(const HsmParams& params, std::string_view 
   return true;
 }
 
+Status DestroyMasterKeyPair(const HsmParams& params, std::string_view label) {
+  SR_ASSIGN_OR_RETURN(std::shared_ptr<Pkcs11Module> module, Pkcs11Module::Load(params.module_path));
+  SR_ASSIGN_OR_RETURN(std::optional<CK_SLOT_ID> slot, module->FindTokenSlot(params.token_label));
+  if (!slot) {
+    return FailedPreconditionError("HSM token not found " + Where(params), "hsm_key_not_found");
+  }
+  SR_ASSIGN_OR_RETURN(Pkcs11Session session,
+                      Pkcs11Session::Open(module, *slot, /*read_write=*/true, nullptr));
+  const CK_RV login = session.Login(CKU_USER, params.pin);
+  if (login != CKR_OK) {
+    return FailedPreconditionError("HSM login failed: " + CkrName(login) + " " + Where(params),
+                                   "hsm_login_failed");
+  }
+  for (CK_OBJECT_CLASS klass : {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY}) {
+    SR_ASSIGN_OR_RETURN(std::optional<CK_OBJECT_HANDLE> object, session.FindObject(klass, label));
+    if (!object) continue;
+    const CK_RV rv = session.fn()->C_DestroyObject(session.handle(), *object);
+    if (rv != CKR_OK) {
+      return FailedPreconditionError(
+          "HSM key destruction failed: " + CkrName(rv) + " " + Where(params), "hsm_key_invalid");
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace strongroom::kms

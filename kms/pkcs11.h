@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "base/result.h"
 #include "base/secret.h"
@@ -36,5 +37,12 @@ Result<std::unique_ptr<KeyManager>> OpenKeyManager(const HsmParams& params);
 // RSA-3072 master key pair (private: sensitive, not extractable, private) if
 // none has `master_key_label`. Idempotent. Returns true if anything was created.
 Result<bool> ProvisionToken(const HsmParams& params, const SecretString& so_pin);
+
+// `master-key retire --destroy` (SPEC 11): destroys both halves of the RSA
+// pair `label` on the token of `params` (C_DestroyObject), in a session of its
+// own. OK if neither half is there (destroyed already). The caller must have
+// made sure no KEK is wrapped under it any more. FAILED_PRECONDITION for a
+// missing token or a rejected login or destroy.
+Status DestroyMasterKeyPair(const HsmParams& params, std::string_view label);
 
 }  // namespace strongroom::kms

@@ -47,6 +47,18 @@ std::optional<Scope> ParseScope(std::string_view name) {
   return std::nullopt;
 }
 
+std::string_view MasterKeyStateName(MasterKeyState state) {
+  switch (state) {
+    case MasterKeyState::kActive:
+      return "active";
+    case MasterKeyState::kPrevious:
+      return "previous";
+    case MasterKeyState::kRetired:
+      return "retired";
+  }
+  return "retired";
+}
+
 std::string ScopeNames(std::uint32_t scopes) {
   std::string out;
   for (const ScopeName& s : kScopes) {

@@ -55,6 +55,28 @@ struct Identity {
   std::vector<std::uint8_t> wrapped_kek;  // RSA-OAEP(SHA-256) under the master public key
   std::int32_t kek_version = 1;
   UnixMillis created_at = 0;
+  // Label of the master key `wrapped_kek` is wrapped under (SPEC 11); empty
+  // only in a database not yet seeded with its key state.
+  std::string master_key_label;
+  // While a KEK rotation is in progress (SPEC 11), the KEK being replaced:
+  // credentials not yet rewrapped still name its version. Version 0: none.
+  std::vector<std::uint8_t> previous_wrapped_kek;
+  std::int32_t previous_kek_version = 0;
+  std::string previous_master_key_label;
+};
+
+// A master key pair's state in the database (SPEC 11): the active key wraps
+// new KEKs; a previous one still unwraps the KEKs not yet rewrapped; a
+// retired one wraps nothing and may be destroyed on the token.
+enum class MasterKeyState { kActive, kPrevious, kRetired };
+std::string_view MasterKeyStateName(MasterKeyState state);  // "active", ...
+
+struct MasterKeyRecord {
+  std::string label;
+  MasterKeyState state = MasterKeyState::kActive;
+  UnixMillis created_at = 0;
+  std::optional<UnixMillis> activated_at;
+  std::optional<UnixMillis> retired_at;
 };
 
 // An API key as stored: never the key itself, only its SHA-256.

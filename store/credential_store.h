@@ -165,6 +165,10 @@ class CredentialStore {
   // The row is written at (identity_id, name) whatever `fn` puts in those
   // fields; every other field is written exactly as `fn` returns it (versions
   // and times are the caller's). NOT_FOUND if the identity does not exist.
+  // FAILED_PRECONDITION ("kek_rotated") if the row's kek_version is not the
+  // identity's current KEK version (a caller holding a stale identity: a KEK
+  // rotation ran; re-read the identity and try again): no row is ever
+  // written under a KEK the identity is about to drop.
   // The write is durable (synced) before this returns OK.
   virtual Result<MutateOutcome> Mutate(std::int64_t identity_id, std::string_view name,
                                        const MutateFn& fn) = 0;
@@ -217,6 +221,38 @@ class CredentialStore {
 
   // OK when the database answers.
   virtual Status Ping() = 0;
+
+  // --- key state (SPEC 11) ---
+  // Every master key the database knows, with its state, oldest first.
+  virtual Result<std::vector<model::MasterKeyRecord>> ListMasterKeys() = 0;
+  // Only on a database that knows no master key yet: records `label` as the
+  // active key and names it on every KEK that names none (those wrapped
+  // before the key state existed; nothing is re-encrypted). Otherwise a
+  // no-op. Idempotent, safe to race.
+  virtual Status SeedMasterKey(std::string_view label, UnixMillis now) = 0;
+  // Makes `label` the active master key (recorded first if new); the key that
+  // was active becomes previous. FAILED_PRECONDITION ("master_key_retired")
+  // for a retired label. Idempotent.
+  virtual Status ActivateMasterKey(std::string_view label, UnixMillis now) = 0;
+  // Marks `label` retired (idempotent). NOT_FOUND for an unknown label;
+  // FAILED_PRECONDITION ("master_key_active") while it is active, and
+  // ("master_key_in_use", the message naming the count) while any identity's
+  // KEK, current or previous, is still wrapped under it.
+  virtual Status RetireMasterKey(std::string_view label, UnixMillis now) = 0;
+  // Compare-and-set of identity `expected.id`'s KEK columns: if they still
+  // hold `expected`'s kek_version, master_key_label, previous_kek_version and
+  // previous_master_key_label, writes `updated`'s wrapped_kek, kek_version,
+  // master_key_label and previous KEK (version 0: none). ABORTED
+  // ("identity_changed") if they changed meanwhile; NOT_FOUND if the identity
+  // is gone.
+  virtual Status UpdateIdentityKeks(const model::Identity& expected,
+                                    const model::Identity& updated) = 0;
+  // Ends a KEK rotation: drops identity `identity_id`'s previous KEK if it is
+  // version `previous_kek_version` and no credential of the identity names
+  // that version any more. OK if it has no such previous KEK (done already);
+  // FAILED_PRECONDITION ("kek_rotation_incomplete") while credentials still
+  // name it; NOT_FOUND if the identity is gone.
+  virtual Status FinishKekRotation(std::int64_t identity_id, std::int32_t previous_kek_version) = 0;
 };
 
 struct SqliteStoreOptions {

@@ -81,6 +81,7 @@ constexpr internal::SqlTable kMysqlSql = internal::MakeSqlTable({
     // the first to commit and then reads the new head (no duplicate seq).
     .audit_head = "SELECT seq, hash FROM audit_events WHERE server = ?"
                   " ORDER BY seq DESC LIMIT 1 FOR UPDATE",
+    .identity_kek_version = "SELECT kek_version FROM identities WHERE id = ? LOCK IN SHARE MODE",
 });
 
 constexpr char kCreateSchemaMigrations[] =

@@ -51,6 +51,7 @@ constexpr internal::SqlTable kSqliteSql = internal::MakeSqlTable({
     .last_insert_id = "SELECT last_insert_rowid()",
     .ping = internal::kSchemaMaxVersionSql,  // reads the file, unlike SELECT 1
     .audit_head = "SELECT seq, hash FROM audit_events WHERE server = ? ORDER BY seq DESC LIMIT 1",
+    .identity_kek_version = "SELECT kek_version FROM identities WHERE id = ?",
 });
 
 constexpr char kCreateSchemaMigrations[] =

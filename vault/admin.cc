@@ -7,16 +7,20 @@
 #include "model/validation.h"
 #include "store/credential_store.h"
 #include "vault/api_key.h"
+#include "vault/key_rotation.h"
 
 namespace strongroom::vault {
 
 Result<model::Identity> CreateIdentity(store::CredentialStore& store, kms::KeyManager& keys,
                                        std::string_view name, const Clock& clock) {
   SR_RETURN_IF_ERROR(model::ValidateName(name));
-  SR_ASSIGN_OR_RETURN(kms::Bytes wrapped, keys.NewWrappedKek());
+  // Under the database's active master key, whatever the configuration names.
+  SR_RETURN_IF_ERROR(SyncMasterKeys(store, keys, clock).status());
+  SR_ASSIGN_OR_RETURN(kms::WrappedKek kek, keys.NewKek());
   model::Identity identity;
   identity.name = std::string(name);
-  identity.wrapped_kek = std::move(wrapped);
+  identity.wrapped_kek = std::move(kek.wrapped);
+  identity.master_key_label = std::move(kek.master_key_label);
   identity.kek_version = 1;
   identity.created_at = clock.NowMillis();
   return store.CreateIdentity(identity);

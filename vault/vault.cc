@@ -23,6 +23,7 @@
 #include "vault/internal/identity_cache.h"
 #include "vault/internal/maintenance.h"
 #include "vault/internal/touch_batcher.h"
+#include "vault/key_rotation.h"
 
 namespace strongroom::vault {
 namespace {
@@ -88,18 +89,52 @@ Vault::Vault(store::CredentialStore* store, kms::KeyManager* keys, const Clock* 
       clock_(*clock),
       touches_(std::make_unique<internal::TouchBatcher>(store)),
       identities_(std::make_unique<internal::IdentityCache>(store, keys)) {
-  maintenance_ = std::make_unique<internal::Maintenance>(
-      options.touch_flush_interval, options.identity_sweep_interval,
-      [this] {
-        touches_->Flush();
-        ResealOnStartup();
-      },
-      [this] { identities_->ForgetDeleted(); });
+  SyncKeyState().IgnoreError();  // logged; the poll tries again
+  std::vector<internal::Maintenance::Task> tasks;
+  tasks.push_back({options.touch_flush_interval, [this] {
+                     touches_->Flush();
+                     ResealOnStartup();
+                   }});
+  tasks.push_back({options.key_state_poll_interval, [this] { SyncKeyState().IgnoreError(); }});
+  tasks.push_back({options.identity_sweep_interval, [this] { identities_->ForgetDeleted(); }});
+  maintenance_ =
+      std::make_unique<internal::Maintenance>(options.touch_flush_interval, std::move(tasks));
   audit_ = std::make_unique<internal::AuditSink>(store, options.audit);
   if (options.audit.mode == AuditMode::kAsync) {
-    audit_flusher_ = std::make_unique<internal::Maintenance>(
-        std::chrono::milliseconds(250), std::chrono::hours(24), [this] { audit_->Flush(); }, [] {});
+    std::vector<internal::Maintenance::Task> flush;
+    flush.push_back({std::chrono::milliseconds(250), [this] { audit_->Flush(); }});
+    audit_flusher_ =
+        std::make_unique<internal::Maintenance>(std::chrono::milliseconds(250), std::move(flush));
   }
+}
+
+Status Vault::SyncKeyState() {
+  Result<std::string> active = SyncMasterKeys(store_, keys_, clock_);
+  if (!active.ok()) {
+    spdlog::warn("key state: {}", active.status().ToString());
+    return active.status();
+  }
+  std::lock_guard<std::mutex> lock(active_label_mu_);
+  if (*active != active_label_) {
+    if (!active_label_.empty()) spdlog::info("master key {} is now active", *active);
+    active_label_ = *active;
+  }
+  return Status::Ok();
+}
+
+Result<store::MutateOutcome> Vault::MutateSealed(std::int64_t identity_id, std::string_view name,
+                                                 const store::MutateFn& fn,
+                                                 std::shared_ptr<const model::Identity>* identity,
+                                                 store::AuditRecord* record) {
+  auto mutate = [&] {
+    if (record == nullptr) return store_.Mutate(identity_id, name, fn);
+    return store_.MutateAudited(identity_id, name, fn, store::AuditWrite{record, &AuditRecordHash});
+  };
+  SR_ASSIGN_OR_RETURN(*identity, identities_->Get(identity_id));
+  Result<store::MutateOutcome> written = mutate();
+  if (!internal::IsKekRotated(written.status())) return written;
+  SR_ASSIGN_OR_RETURN(*identity, identities_->Refresh(identity_id));
+  return mutate();
 }
 
 Vault::~Vault() {
@@ -266,28 +301,45 @@ Result<model::StoredCredential> Vault::Load(const Caller& caller, std::string_vi
 
 Result<SecretBytes> Vault::Open(const model::StoredCredential& row) {
   SR_ASSIGN_OR_RETURN(auto identity, identities_->Get(row.identity_id));
+  Result<SecretBytes> plain = internal::OpenRow(keys_, *identity, row);
+  if (!internal::IsKekRotated(plain.status())) return plain;
+  // The row names a KEK version the cached identity lacks: re-read it.
+  SR_ASSIGN_OR_RETURN(identity, identities_->Refresh(row.identity_id));
   return internal::OpenRow(keys_, *identity, row);
+}
+
+Result<OpenedCredential> Vault::LoadAndOpen(const Caller& caller, std::string_view name,
+                                            UnixMillis* now, internal::AuditFacts* facts) {
+  OpenedCredential out;
+  for (int attempt = 0;; ++attempt) {
+    SR_ASSIGN_OR_RETURN(out.credential, Load(caller, name, now, facts));
+    facts->credential_id = out.credential.credential_id;
+    facts->version = out.credential.version;
+    Result<SecretBytes> data = Open(out.credential);
+    // A row read just before a KEK rotation rewrapped it and dropped its old
+    // KEK names a version the identity no longer has: read the row again.
+    if (internal::IsKekRotated(data.status())) {
+      if (attempt == 0) continue;
+      return DataLossError("stored credential names a KEK its identity does not have");
+    }
+    SR_ASSIGN_OR_RETURN(out.data, std::move(data));
+    // Expiry only once the row has opened: an edited expires_at is an
+    // integrity error, not an expiry.
+    SR_RETURN_IF_ERROR(internal::CheckNotExpired(out.credential, *now));
+    return out;
+  }
 }
 
 Result<OpenedCredential> Vault::GetUnaudited(const Caller& caller, std::string_view name,
                                              UnixMillis* now, internal::AuditFacts* facts) {
-  OpenedCredential out;
-  SR_ASSIGN_OR_RETURN(out.credential, Load(caller, name, now, facts));
-  facts->credential_id = out.credential.credential_id;
-  facts->version = out.credential.version;
-  SR_ASSIGN_OR_RETURN(out.data, Open(out.credential));
-  SR_RETURN_IF_ERROR(internal::CheckNotExpired(out.credential, *now));
-  return out;
+  return LoadAndOpen(caller, name, now, facts);
 }
 
 Result<TotpReading> Vault::TotpUnaudited(const Caller& caller, std::string_view name,
                                          UnixMillis* now, internal::AuditFacts* facts) {
-  SR_ASSIGN_OR_RETURN(model::StoredCredential row, Load(caller, name, now, facts));
-  facts->credential_id = row.credential_id;
-  facts->version = row.version;
-  SR_ASSIGN_OR_RETURN(SecretBytes plain, Open(row));
-  SR_RETURN_IF_ERROR(internal::CheckNotExpired(row, *now));
-  SR_ASSIGN_OR_RETURN(SecretJson data, internal::ParseData(plain));
+  SR_ASSIGN_OR_RETURN(OpenedCredential opened, LoadAndOpen(caller, name, now, facts));
+  const model::StoredCredential& row = opened.credential;
+  SR_ASSIGN_OR_RETURN(SecretJson data, internal::ParseData(opened.data));
   SR_ASSIGN_OR_RETURN(SecretString seed, model::FindTotpSeed(row.type, *data));
   nlohmann::json metadata =
       nlohmann::json::parse(row.metadata_json, nullptr, /*allow_exceptions=*/false);

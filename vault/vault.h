@@ -37,6 +37,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,6 +47,7 @@
 #include "base/result.h"
 #include "base/secret.h"
 #include "model/credential.h"
+#include "store/credential_store.h"
 #include "vault/api_key.h"
 #include "vault/audit.h"
 
@@ -53,9 +55,6 @@ namespace strongroom::kms {
 class HsmObserver;
 class KeyManager;
 }  // namespace strongroom::kms
-namespace strongroom::store {
-class CredentialStore;
-}
 
 namespace strongroom::vault {
 
@@ -159,10 +158,15 @@ struct VaultOptions {
   // How often pending lastUsedAt updates are written to the store.
   std::chrono::milliseconds touch_flush_interval{1000};
   // How often identities deleted by another process are noticed and their
-  // cached keys wiped (checked by the flush thread, so at that granularity).
+  // cached keys wiped, and KEKs rotated by another process re-read (checked
+  // by the flush thread, so at that granularity).
   std::chrono::milliseconds identity_sweep_interval{10000};
   // The audit log (SPEC 12); off unless the server configures it.
   AuditOptions audit;
+  // How often the database's key state is read, so that a master key made
+  // active by `master-key rotate` wraps this process's new KEKs (SPEC 11:
+  // within 10 s).
+  std::chrono::milliseconds key_state_poll_interval{2000};
 };
 
 class Vault final {
@@ -270,8 +274,15 @@ class Vault final {
   // Writes pending uses to the store now (tests; Shutdown).
   void FlushTouches();
   // Forgets identities that no longer exist in the store and wipes their
-  // cached keys. Runs every `identity_sweep_interval`; public for tests.
+  // cached keys; re-reads identities whose KEKs another process rotated.
+  // Runs every `identity_sweep_interval`; public for tests.
   void ForgetDeletedIdentities();
+  // Reads the database's key state (seeding it on a fresh database) and
+  // makes the key manager wrap new KEKs under its active master key
+  // (vault/key_rotation.h SyncMasterKeys). Runs at construction and every
+  // `key_state_poll_interval`; public for tests. Failures are logged and
+  // returned; the next poll tries again.
+  Status SyncKeyState();
   // Stops the background flusher and flushes. Idempotent.
   void Shutdown();
 
@@ -287,7 +298,20 @@ class Vault final {
   Result<bool> ResealRow(std::int64_t identity_id, const std::string& name);
   Result<bool> ResealBatch(ResealCursor* cursor, ResealCounts* counts);
   void ResealOnStartup();
+  // The row's data, re-reading the identity once if its cached KEKs are stale
+  // (KekRotatedError if even the fresh read lacks the row's KEK version).
   Result<SecretBytes> Open(const model::StoredCredential& row);
+  // Load + Open, reading the row again once if it was rewrapped meanwhile.
+  Result<OpenedCredential> LoadAndOpen(const Caller& caller, std::string_view name,
+                                       UnixMillis* now, internal::AuditFacts* facts);
+  // store_.Mutate(identity_id, name, fn) with `*identity` (which `fn` seals
+  // with) the cached identity, and once more with a fresh read if the store
+  // or key manager found its KEKs stale ("kek_rotated": a KEK rotation ran).
+  // With `record`, the write's audit event commits in the same transaction.
+  Result<store::MutateOutcome> MutateSealed(std::int64_t identity_id, std::string_view name,
+                                            const store::MutateFn& fn,
+                                            std::shared_ptr<const model::Identity>* identity,
+                                            store::AuditRecord* record = nullptr);
 
   // The use cases before their audit events (see Refuse); `facts` learns what
   // the event needs as they go, `record` (sync mode, writes) is the event
@@ -337,6 +361,8 @@ class Vault final {
     ResealCounts counts;
     bool done = false;
   } startup_reseal_;  // used by the maintenance thread only
+  std::mutex active_label_mu_;
+  std::string active_label_;  // guarded by active_label_mu_; for the log line
 };
 
 }  // namespace strongroom::vault

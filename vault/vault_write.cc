@@ -62,14 +62,6 @@ void NoteWritten(const model::StoredCredential& row, internal::AuditFacts* facts
   }
 }
 
-// Mutate, with the audit event in the same transaction when there is one.
-Result<store::MutateOutcome> MutateWith(store::CredentialStore& store, std::int64_t identity_id,
-                                        std::string_view name, const store::MutateFn& fn,
-                                        store::AuditRecord* record) {
-  if (record == nullptr) return store.Mutate(identity_id, name, fn);
-  return store.MutateAudited(identity_id, name, fn, store::AuditWrite{record, &AuditRecordHash});
-}
-
 }  // namespace
 
 Result<PutOutcome> Vault::PutUnaudited(const Principal& principal, std::string_view name,
@@ -81,11 +73,11 @@ Result<PutOutcome> Vault::PutUnaudited(const Principal& principal, std::string_v
   SR_RETURN_IF_ERROR(model::ValidateName(name));
   UnixMillis now = clock_.NowMillis();
   SR_ASSIGN_OR_RETURN(model::CredentialInput input, model::ParseCredentialInput(*body, now));
-  SR_ASSIGN_OR_RETURN(auto identity, identities_->Get(principal.identity_id));
   // Generated outside the transaction: Mutate may run `fn` more than once.
   SR_ASSIGN_OR_RETURN(std::string random_hex, RandomHex(12));
   const std::string new_id = "cred_" + random_hex;
 
+  std::shared_ptr<const model::Identity> identity;
   store::MutateFn fn = [&](const std::optional<model::StoredCredential>& existing)
       -> Result<model::StoredCredential> {
     model::StoredCredential row = PutRow(existing, input, principal.identity_id, name, new_id, now);
@@ -95,7 +87,7 @@ Result<PutOutcome> Vault::PutUnaudited(const Principal& principal, std::string_v
     return row;
   };
   SR_ASSIGN_OR_RETURN(store::MutateOutcome outcome,
-                      MutateWith(store_, principal.identity_id, name, fn, record));
+                      MutateSealed(principal.identity_id, name, fn, &identity, record));
   touches_->Overlay(&outcome.written);
   return PutOutcome{std::move(outcome.written), outcome.created};
 }
@@ -115,7 +107,7 @@ Result<PoppedBackupCode> Vault::PopUnaudited(const Principal& principal, std::st
                                              store::AuditRecord* record) {
   SR_RETURN_IF_ERROR(Authorize(principal, Operation::kPopBackupCode));
   UnixMillis now = clock_.NowMillis();
-  SR_ASSIGN_OR_RETURN(auto identity, identities_->Get(principal.identity_id));
+  std::shared_ptr<const model::Identity> identity;
   model::BackupPop popped;
   store::MutateFn fn = [&](const std::optional<model::StoredCredential>& existing)
       -> Result<model::StoredCredential> {
@@ -136,7 +128,7 @@ Result<PoppedBackupCode> Vault::PopUnaudited(const Principal& principal, std::st
     return row;
   };
   SR_ASSIGN_OR_RETURN(store::MutateOutcome outcome,
-                      MutateWith(store_, principal.identity_id, name, fn, record));
+                      MutateSealed(principal.identity_id, name, fn, &identity, record));
   if (outcome.created) {
     // fn never creates; a store that says otherwise broke its contract.
     return InternalError("backup pop created a row");

@@ -22,7 +22,7 @@
 namespace strongroom::store::internal {
 
 // The schema version this build writes and understands.
-inline constexpr std::int64_t kSchemaVersion = 4;
+inline constexpr std::int64_t kSchemaVersion = 5;
 
 struct Migration {
   std::int64_t version;

@@ -115,6 +115,25 @@ const std::vector<Migration>& MysqlMigrations() {
            "ALTER TABLE credentials ADD COLUMN aad_version INT NOT NULL DEFAULT 1",
            "CREATE INDEX credentials_by_aad_version ON credentials (aad_version)",
        }},
+       }},
+      // --- keys ---
+      // Key state (SPEC 11), as in SQLite. One ALTER TABLE (atomic in InnoDB);
+      // re-run after a crash, its duplicate-column error is accepted.
+      {5,
+       "master key state, KEK labels and rotation",
+       {
+           "ALTER TABLE identities ADD COLUMN master_key_label VARBINARY(255) NOT NULL DEFAULT '',"
+           " ADD COLUMN previous_wrapped_kek BLOB NULL, ADD COLUMN previous_kek_version INT NULL,"
+           " ADD COLUMN previous_master_key_label VARBINARY(255) NULL",
+           R"sql(CREATE TABLE IF NOT EXISTS master_keys (
+  label VARBINARY(255) NOT NULL,
+  state VARCHAR(16) NOT NULL,
+  created_at BIGINT NOT NULL,
+  activated_at BIGINT NULL,
+  retired_at BIGINT NULL,
+  PRIMARY KEY (label)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin)sql",
+       }},
   };
   return kMigrations;
 }

@@ -39,7 +39,11 @@ std::string_view CredentialTypeToDb(model::CredentialType type);
 std::optional<model::CredentialType> CredentialTypeFromDb(std::string_view text);
 
 // --- identities ---
-#define SR_STORE_IDENTITY_COLUMNS "id, name, wrapped_kek, kek_version, created_at"
+// Columns 0..4, then the key state (SPEC 11): the master key label and, while
+// a KEK rotation runs, the KEK it replaces (version 0: none).
+#define SR_STORE_IDENTITY_COLUMNS                                     \
+  "id, name, wrapped_kek, kek_version, created_at, master_key_label," \
+  " COALESCE(previous_kek_version, 0), previous_wrapped_kek, previous_master_key_label"
 
 template <typename Row>
 model::Identity DecodeIdentity(const Row& row) {
@@ -49,12 +53,19 @@ model::Identity DecodeIdentity(const Row& row) {
   identity.wrapped_kek = row.Blob(2);
   identity.kek_version = static_cast<std::int32_t>(row.Int64(3));
   identity.created_at = row.Int64(4);
+  identity.master_key_label = row.Text(5);
+  identity.previous_kek_version = static_cast<std::int32_t>(row.Int64(6));
+  if (identity.previous_kek_version != 0) {
+    identity.previous_wrapped_kek = row.Blob(7);
+    identity.previous_master_key_label = row.Text(8);
+  }
   return identity;
 }
 
-// INSERT parameters 1..4 (id is assigned by the database).
-#define SR_STORE_INSERT_IDENTITY \
-  "INSERT INTO identities (name, wrapped_kek, kek_version, created_at) VALUES (?, ?, ?, ?)"
+// INSERT parameters 1..5 (id is assigned by the database).
+#define SR_STORE_INSERT_IDENTITY                                                          \
+  "INSERT INTO identities (name, wrapped_kek, kek_version, created_at, master_key_label)" \
+  " VALUES (?, ?, ?, ?, ?)"
 
 template <typename Binder>
 void BindIdentityInsert(Binder& b, const model::Identity& identity) {
@@ -62,6 +73,7 @@ void BindIdentityInsert(Binder& b, const model::Identity& identity) {
   b.BindBlob(2, identity.wrapped_kek);
   b.BindInt64(3, identity.kek_version);
   b.BindInt64(4, identity.created_at);
+  b.BindText(5, identity.master_key_label);
 }
 
 // --- API keys ---
@@ -196,5 +208,40 @@ inline constexpr char kDeleteCredentialSql[] =
 inline constexpr char kListLegacyAadSql[] =
     "SELECT identity_id, name FROM credentials WHERE aad_version < ?"
     " AND (identity_id > ? OR (identity_id = ? AND name > ?)) ORDER BY identity_id, name LIMIT ?";
+
+// --- key state (SPEC 11; store/internal/sql_key_state.h) ---
+#define SR_STORE_MASTER_KEY_COLUMNS "label, state, created_at, activated_at, retired_at"
+inline constexpr char kListMasterKeysSql[] =
+    "SELECT " SR_STORE_MASTER_KEY_COLUMNS " FROM master_keys ORDER BY created_at, label";
+inline constexpr char kCountMasterKeysSql[] = "SELECT COUNT(*) FROM master_keys";
+inline constexpr char kInsertMasterKeySql[] =
+    "INSERT INTO master_keys (" SR_STORE_MASTER_KEY_COLUMNS ") VALUES (?, ?, ?, ?, ?)";
+inline constexpr char kLabelUnlabeledKeksSql[] =
+    "UPDATE identities SET master_key_label = ? WHERE master_key_label = ''";
+inline constexpr char kMasterKeyStateSql[] = "SELECT state FROM master_keys WHERE label = ?";
+inline constexpr char kDemoteActiveMasterKeysSql[] =
+    "UPDATE master_keys SET state = 'previous' WHERE state = 'active' AND label <> ?";
+inline constexpr char kActivateMasterKeySql[] =
+    "UPDATE master_keys SET state = 'active', activated_at = ? WHERE label = ?";
+inline constexpr char kRetireMasterKeySql[] =
+    "UPDATE master_keys SET state = 'retired', retired_at = COALESCE(retired_at, ?)"
+    " WHERE label = ?";
+inline constexpr char kCountKeksUnderSql[] =
+    "SELECT COUNT(*) FROM identities WHERE master_key_label = ? OR previous_master_key_label = ?";
+// Compare-and-set of an identity's KEK columns: parameters 1..6 the new
+// values, 7..11 the expected ones (id, kek_version, master_key_label,
+// previous_kek_version or 0, previous_master_key_label or '').
+inline constexpr char kUpdateIdentityKeksSql[] =
+    "UPDATE identities SET wrapped_kek = ?, kek_version = ?, master_key_label = ?,"
+    " previous_wrapped_kek = ?, previous_kek_version = ?, previous_master_key_label = ?"
+    " WHERE id = ? AND kek_version = ? AND master_key_label = ?"
+    " AND COALESCE(previous_kek_version, 0) = ? AND COALESCE(previous_master_key_label, '') = ?";
+// Parameters: 1 = identity id, 2 = previous KEK version (also 3, 4 below).
+inline constexpr char kFinishKekRotationSql[] =
+    "UPDATE identities SET previous_wrapped_kek = NULL, previous_kek_version = NULL,"
+    " previous_master_key_label = NULL WHERE id = ? AND previous_kek_version = ?"
+    " AND NOT EXISTS (SELECT 1 FROM credentials WHERE identity_id = ? AND kek_version = ?)";
+inline constexpr char kPreviousKekVersionSql[] =
+    "SELECT COALESCE(previous_kek_version, 0) FROM identities WHERE id = ?";
 
 }  // namespace strongroom::store::internal

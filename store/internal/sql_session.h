@@ -67,6 +67,20 @@ enum class SqlId : std::uint8_t {
   kListAuditEvents,
   kInsertAuditCheckpoint,
   kListAuditCheckpoints,
+  // Key state (SPEC 11): store/internal/sql_key_state.h.
+  kIdentityKekVersion,
+  kListMasterKeys,
+  kCountMasterKeys,
+  kInsertMasterKey,
+  kLabelUnlabeledKeks,
+  kMasterKeyState,
+  kDemoteActiveMasterKeys,
+  kActivateMasterKey,
+  kRetireMasterKey,
+  kCountKeksUnder,
+  kUpdateIdentityKeks,
+  kFinishKekRotation,
+  kPreviousKekVersion,
   kCount,  // not a statement
 };
 inline constexpr std::size_t kSqlIdCount = static_cast<std::size_t>(SqlId::kCount);
@@ -90,6 +104,9 @@ struct DialectSql {
   // (seq, hash) of the newest audit event of server ?1, locked until the
   // transaction ends where the transaction does not already hold the write lock.
   const char* audit_head;
+  // The KEK version of identity ?1, read so that the identity row cannot
+  // change before the transaction ends (MySQL: a shared lock).
+  const char* identity_kek_version;
 };
 
 // The full table: the SQL both dialects share (rows.h) plus `dialect`.
@@ -125,6 +142,19 @@ constexpr SqlTable MakeSqlTable(const DialectSql& dialect) {
   set(SqlId::kListAuditEvents, kListAuditEventsSql);
   set(SqlId::kInsertAuditCheckpoint, kInsertAuditCheckpointSql);
   set(SqlId::kListAuditCheckpoints, kListAuditCheckpointsSql);
+  set(SqlId::kIdentityKekVersion, dialect.identity_kek_version);
+  set(SqlId::kListMasterKeys, kListMasterKeysSql);
+  set(SqlId::kCountMasterKeys, kCountMasterKeysSql);
+  set(SqlId::kInsertMasterKey, kInsertMasterKeySql);
+  set(SqlId::kLabelUnlabeledKeks, kLabelUnlabeledKeksSql);
+  set(SqlId::kMasterKeyState, kMasterKeyStateSql);
+  set(SqlId::kDemoteActiveMasterKeys, kDemoteActiveMasterKeysSql);
+  set(SqlId::kActivateMasterKey, kActivateMasterKeySql);
+  set(SqlId::kRetireMasterKey, kRetireMasterKeySql);
+  set(SqlId::kCountKeksUnder, kCountKeksUnderSql);
+  set(SqlId::kUpdateIdentityKeks, kUpdateIdentityKeksSql);
+  set(SqlId::kFinishKekRotation, kFinishKekRotationSql);
+  set(SqlId::kPreviousKekVersion, kPreviousKekVersionSql);
   return t;
 }
 
@@ -157,5 +187,24 @@ concept SqlSession = SqlStatement<typename S::Statement> &&
   // Runs parameterless SQL once (DDL); rows ignored.
   { s.Exec(sql, what) } -> std::same_as<Status>;
 };
+
+// Prepares `id`, lets `bind` set its parameters and executes it: rows affected.
+template <SqlSession Session, typename Bind>
+Result<std::int64_t> ExecuteStatement(Session& s, SqlId id, std::string_view what, Bind&& bind) {
+  SR_ASSIGN_OR_RETURN(typename Session::Statement stmt, s.Prepare(id));
+  bind(stmt);
+  return stmt.Execute(what);
+}
+
+// The first column of the first row of `id` (parameter 1 = `arg`, if any).
+template <SqlSession Session>
+Result<std::optional<std::int64_t>> QueryInt64(Session& s, SqlId id, std::string_view what,
+                                               std::optional<std::int64_t> arg = std::nullopt) {
+  SR_ASSIGN_OR_RETURN(typename Session::Statement stmt, s.Prepare(id));
+  if (arg) stmt.BindInt64(1, *arg);
+  SR_ASSIGN_OR_RETURN(bool row, stmt.Step(what));
+  if (!row) return std::optional<std::int64_t>();
+  return std::optional<std::int64_t>(stmt.Int64(0));
+}
 
 }  // namespace strongroom::store::internal

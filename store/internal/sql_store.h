@@ -44,6 +44,7 @@
 #include "store/internal/rows.h"
 #include "store/internal/sql_audit.h"
 #include "store/internal/sql_migrate.h"
+#include "store/internal/sql_key_state.h"
 #include "store/internal/sql_session.h"
 
 namespace strongroom::store::internal {
@@ -73,7 +74,7 @@ class SqlCredentialStore final : public CredentialStore {
   // `clock` must outlive the store; `args` construct the backend.
   template <typename... Args>
   explicit SqlCredentialStore(const Clock& clock, Args&&... args)
-      : clock_(clock), backend_(std::forward<Args>(args)...) {}
+      : clock_(clock), backend_(std::forward<Args>(args)...), keys_(backend_) {}
 
   Backend& backend() { return backend_; }
 
@@ -354,6 +355,26 @@ class SqlCredentialStore final : public CredentialStore {
     });
   }
 
+  Result<std::vector<model::MasterKeyRecord>> ListMasterKeys() override {
+    return keys_.ListMasterKeys();
+  }
+  Status SeedMasterKey(std::string_view label, UnixMillis now) override {
+    return keys_.SeedMasterKey(label, now);
+  }
+  Status ActivateMasterKey(std::string_view label, UnixMillis now) override {
+    return keys_.ActivateMasterKey(label, now);
+  }
+  Status RetireMasterKey(std::string_view label, UnixMillis now) override {
+    return keys_.RetireMasterKey(label, now);
+  }
+  Status UpdateIdentityKeks(const model::Identity& expected,
+                            const model::Identity& updated) override {
+    return keys_.UpdateIdentityKeks(expected, updated);
+  }
+  Status FinishKekRotation(std::int64_t identity_id, std::int32_t previous_kek_version) override {
+    return keys_.FinishKekRotation(identity_id, previous_kek_version);
+  }
+
   Status Ping() override {
     return Read("pinging database",
                 [](Session& s) -> Result<bool> {
@@ -475,6 +496,14 @@ class SqlCredentialStore final : public CredentialStore {
     if (CredentialTypeToDb(row.type).empty()) {
       return InvalidArgumentError("credential type is not valid", "invalid_type");
     }
+    // Sealed under the identity's current KEK, or not at all (SPEC 11: a KEK
+    // rotation must see every row written under the KEK it replaces).
+    SR_ASSIGN_OR_RETURN(std::optional<std::int64_t> kek_version,
+                        QueryInt64(s, SqlId::kIdentityKekVersion, "reading identity", identity_id));
+    if (!kek_version) return NotFoundError("identity not found");
+    if (*kek_version != row.kek_version) {
+      return FailedPreconditionError("the identity's KEK was rotated", "kek_rotated");
+    }
     Result<std::int64_t> written = ExecuteStatement(
         s, created ? SqlId::kInsertCredential : SqlId::kUpdateCredential, "writing credential",
         [&](Statement& st) { BindCredentialWrite(st, row); });
@@ -487,6 +516,7 @@ class SqlCredentialStore final : public CredentialStore {
 
   const Clock& clock_;
   Backend backend_;
+  SqlKeyState<Backend> keys_;
 };
 
 }  // namespace strongroom::store::internal

@@ -111,6 +111,26 @@ const std::vector<Migration>& SqliteMigrations() {
            "ALTER TABLE credentials ADD COLUMN aad_version INTEGER NOT NULL DEFAULT 1",
            "CREATE INDEX credentials_by_aad_version ON credentials (aad_version)",
        }},
+      // --- keys ---
+      // Key state (SPEC 11): which master key wraps each KEK, the KEK a
+      // rotation is replacing, and the master keys' states. Existing KEKs get
+      // an empty label, filled with the configured hsm.master_key_label when
+      // the key state is seeded (vault/key_rotation.h): nothing re-encrypted.
+      {5,
+       "master key state, KEK labels and rotation",
+       {
+           "ALTER TABLE identities ADD COLUMN master_key_label TEXT NOT NULL DEFAULT ''",
+           "ALTER TABLE identities ADD COLUMN previous_wrapped_kek BLOB",
+           "ALTER TABLE identities ADD COLUMN previous_kek_version INTEGER",
+           "ALTER TABLE identities ADD COLUMN previous_master_key_label TEXT",
+           R"sql(CREATE TABLE master_keys (
+  label TEXT NOT NULL PRIMARY KEY,
+  state TEXT NOT NULL CHECK (state IN ('active', 'previous', 'retired')),
+  created_at INTEGER NOT NULL,
+  activated_at INTEGER,
+  retired_at INTEGER
+) STRICT)sql",
+       }},
   };
   return kMigrations;
 }

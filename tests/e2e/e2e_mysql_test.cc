@@ -157,6 +157,7 @@ TEST(E2eMysqlSharedDatabaseTest, TwoServersStartTogetherOnAnEmptyDatabase) {
             (std::vector<std::vector<std::string>>{{"api_keys"},
                                                    {"credentials"},
                                                    {"identities"},
+                                                   {"master_keys"},
                                                    {"schema_migrations"},
                                                    {"schema_migration_lock"}}));
   EXPECT_EQ(vault->Query("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = "

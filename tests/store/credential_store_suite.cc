@@ -62,7 +62,7 @@ StoredCredential CredentialStoreTest::NewCredential(const std::string& name, std
   c.version = version;
   c.ciphertext = Bytes({0x00, 0x10, 0x20, static_cast<int>(version & 0xff), 0x00, 0xff});
   c.wrapped_dek = Bytes({0xa6, 0x59, 0x59, 0xa6, 0x00, static_cast<int>(version & 0xff)});
-  c.kek_version = 2;
+  c.kek_version = 3;  // the identity's current KEK (NewIdentity): Mutate insists
   return c;
 }
 

@@ -223,6 +223,31 @@ class FailingStore final : public store::CredentialStore {
     if (auto s = failure()) return *s;
     return inner_->Ping();
   }
+  Result<std::vector<model::MasterKeyRecord>> ListMasterKeys() override {
+    if (auto s = failure()) return *s;
+    return inner_->ListMasterKeys();
+  }
+  Status SeedMasterKey(std::string_view label, UnixMillis now) override {
+    if (auto s = failure()) return *s;
+    return inner_->SeedMasterKey(label, now);
+  }
+  Status ActivateMasterKey(std::string_view label, UnixMillis now) override {
+    if (auto s = failure()) return *s;
+    return inner_->ActivateMasterKey(label, now);
+  }
+  Status RetireMasterKey(std::string_view label, UnixMillis now) override {
+    if (auto s = failure()) return *s;
+    return inner_->RetireMasterKey(label, now);
+  }
+  Status UpdateIdentityKeks(const model::Identity& expected,
+                            const model::Identity& updated) override {
+    if (auto s = failure()) return *s;
+    return inner_->UpdateIdentityKeks(expected, updated);
+  }
+  Status FinishKekRotation(std::int64_t identity_id, std::int32_t previous_kek_version) override {
+    if (auto s = failure()) return *s;
+    return inner_->FinishKekRotation(identity_id, previous_kek_version);
+  }
 
  private:
   std::optional<Status> failure() {

@@ -68,11 +68,31 @@ Status MapOpenError(const Status& status) {
 
 }  // namespace
 
+std::optional<kms::KekRef> KekFor(const model::Identity& identity, std::int32_t kek_version) {
+  if (kek_version == identity.kek_version) {
+    return kms::KekRef{identity.id, kek_version, &identity.wrapped_kek, identity.master_key_label};
+  }
+  if (kek_version != 0 && kek_version == identity.previous_kek_version) {
+    return kms::KekRef{identity.id, kek_version, &identity.previous_wrapped_kek,
+                       identity.previous_master_key_label};
+  }
+  return std::nullopt;
+}
+
+Status KekRotatedError() {
+  return FailedPreconditionError("the identity's KEK was rotated", "kek_rotated");
+}
+
+bool IsKekRotated(const Status& status) {
+  return status.code() == StatusCode::kFailedPrecondition && status.error_code() == "kek_rotated";
+}
+
 Status SealInto(kms::KeyManager& keys, const model::Identity& identity, std::string_view plaintext,
                 model::StoredCredential* row) {
   row->kek_version = identity.kek_version;
   row->aad_version = model::kCurrentAadVersion;
-  kms::KekRef kek{identity.id, identity.kek_version, &identity.wrapped_kek};
+  const kms::KekRef kek{identity.id, identity.kek_version, &identity.wrapped_kek,
+                        identity.master_key_label};
   Result<kms::Envelope> envelope = keys.Seal(kek, plaintext, CredentialAadV2(*row));
   if (!envelope.ok()) return TagHsm(envelope.status());
   row->ciphertext = std::move(envelope->ciphertext);
@@ -82,10 +102,11 @@ Status SealInto(kms::KeyManager& keys, const model::Identity& identity, std::str
 
 Result<SecretBytes> OpenRow(kms::KeyManager& keys, const model::Identity& identity,
                             const model::StoredCredential& row) {
-  kms::KekRef kek{identity.id, row.kek_version, &identity.wrapped_kek};
+  std::optional<kms::KekRef> kek = KekFor(identity, row.kek_version);
+  if (!kek) return KekRotatedError();
   kms::Envelope envelope{row.ciphertext, row.wrapped_dek};
   Result<std::string> aad = AadFor(row);
-  Result<SecretBytes> plain = aad.ok() ? keys.Open(kek, envelope, *aad) : aad.status();
+  Result<SecretBytes> plain = aad.ok() ? keys.Open(*kek, envelope, *aad) : aad.status();
   if (!plain.ok()) {
     Status status = MapOpenError(plain.status());
     spdlog::error("decrypting credential {} of identity {} failed: {}", row.credential_id,

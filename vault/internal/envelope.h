@@ -6,17 +6,16 @@
 // Thread safety: stateless; the key manager must be safe for concurrent use.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "base/result.h"
 #include "base/secret.h"
 #include "base/secret_json.h"
+#include "kms/key_manager.h"
 #include "model/credential.h"
-
-namespace strongroom::kms {
-class KeyManager;
-}
 
 namespace strongroom::vault::internal {
 
@@ -34,6 +33,16 @@ namespace strongroom::vault::internal {
 //     answers is covered, and no JSON is parsed to compute it (SPEC 5a, 7).
 std::string CredentialAadV2(const model::StoredCredential& row);
 
+// The KEK of `identity` that wraps the DEKs naming `kek_version`: the
+// current one or, while a KEK rotation runs, the previous one. nullopt if the
+// identity as read has neither (it is stale: re-read it).
+std::optional<kms::KekRef> KekFor(const model::Identity& identity, std::int32_t kek_version);
+
+// The status of a read or write made with a stale identity (a KEK rotation
+// ran since it was read): FAILED_PRECONDITION "kek_rotated", as the store's.
+Status KekRotatedError();
+bool IsKekRotated(const Status& status);
+
 // Seals `plaintext` (the data object as JSON text) for `row` under the
 // identity's current KEK with the current AAD layout: sets row->kek_version,
 // aad_version, ciphertext and wrapped_dek. The AAD is computed from the row's
@@ -44,7 +53,7 @@ Status SealInto(kms::KeyManager& keys, const model::Identity& identity, std::str
 
 // The decrypted data text of `row` (sealed under the identity's KEK of
 // row.kek_version, with the AAD layout of row.aad_version). Logs failures by credential id, never
-// data.
+// data. KekRotatedError if `identity` has no KEK of that version.
 Result<SecretBytes> OpenRow(kms::KeyManager& keys, const model::Identity& identity,
                             const model::StoredCredential& row);
 

@@ -4,12 +4,8 @@
 
 namespace strongroom::vault::internal {
 
-Maintenance::Maintenance(std::chrono::milliseconds tick, std::chrono::milliseconds sweep_interval,
-                         std::function<void()> on_tick, std::function<void()> on_sweep)
-    : tick_(tick),
-      sweep_interval_(sweep_interval),
-      on_tick_(std::move(on_tick)),
-      on_sweep_(std::move(on_sweep)) {
+Maintenance::Maintenance(std::chrono::milliseconds tick, std::vector<Task> tasks)
+    : tick_(tick), tasks_(std::move(tasks)) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -25,16 +21,18 @@ void Maintenance::Stop() {
 }
 
 void Maintenance::Loop() {
+  using Clock = std::chrono::steady_clock;
+  std::vector<Clock::time_point> last_run(tasks_.size(), Clock::now());
   std::unique_lock<std::mutex> lock(mu_);
-  auto last_sweep = std::chrono::steady_clock::now();
   while (!stopping_) {
     cv_.wait_for(lock, tick_, [this] { return stopping_; });
     if (stopping_) break;
     lock.unlock();
-    on_tick_();
-    if (std::chrono::steady_clock::now() - last_sweep >= sweep_interval_) {
-      on_sweep_();
-      last_sweep = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < tasks_.size(); ++i) {
+      // A task due within half a tick runs now rather than a whole tick late.
+      if (Clock::now() - last_run[i] + tick_ / 2 < tasks_[i].interval) continue;
+      tasks_[i].run();
+      last_run[i] = Clock::now();
     }
     lock.lock();
   }
