@@ -155,6 +155,8 @@ TEST(E2eMysqlSharedDatabaseTest, TwoServersStartTogetherOnAnEmptyDatabase) {
   EXPECT_EQ(vault->Query("SELECT table_name FROM information_schema.tables WHERE table_schema = "
                          "DATABASE() ORDER BY table_name"),
             (std::vector<std::vector<std::string>>{{"api_keys"},
+                                                   {"audit_checkpoints"},
+                                                   {"audit_events"},
                                                    {"credentials"},
                                                    {"identities"},
                                                    {"master_keys"},

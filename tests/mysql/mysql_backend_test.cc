@@ -166,8 +166,9 @@ TEST_F(MysqlBackendTest, StoresOpeningAnEmptyDatabaseAtOnceMigrateOnce) {
                            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = "
                            "DATABASE()");
   ASSERT_TRUE(tables.ok());
-  // 4 (identities, api_keys, credentials, master_keys) + schema_migrations + schema_migration_lock
-  EXPECT_EQ(tables->at(0).at(0), "6");
+  // identities, api_keys, credentials, master_keys, audit_events, audit_checkpoints,
+  // schema_migrations, schema_migration_lock
+  EXPECT_EQ(tables->at(0).at(0), "8");
 
   // Every store works on the one schema, and sees the others' writes.
   model::Identity id;
