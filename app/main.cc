@@ -180,14 +180,13 @@ int Main(int argc, char** argv) {
   audit_export->add_option("--server", admin_options.audit_server, "Only this server's chain");
   audit_export->add_option("--since", admin_options.audit_since, "Only events with seq >= SEQ")
       ->check(CLI::PositiveNumber);
-  CLI::App* audit_checkpoints =
-      admin_audit->add_subcommand("checkpoints", "Print the stored audit checkpoints as JSON lines.");
+  CLI::App* audit_checkpoints = admin_audit->add_subcommand(
+      "checkpoints", "Print the stored audit checkpoints as JSON lines.");
   CLI::App* audit_public_key = admin_audit->add_subcommand(
       "public-key", "Print the audit signing key's public key (PEM), for `audit verify`.");
-  for (CLI::App* leaf :
-       {identity_create, identity_list, identity_delete, identity_rotate_kek, key_create, key_list,
-        key_revoke, master_key_status, master_key_rotate, master_key_retire, audit_export,
-        audit_checkpoints, audit_public_key}) {
+  for (CLI::App* leaf : {identity_create, identity_list, identity_delete, identity_rotate_kek,
+                         key_create, key_list, key_revoke, master_key_status, master_key_rotate,
+                         master_key_retire, audit_export, audit_checkpoints, audit_public_key}) {
     leaf->fallthrough();
   }
 

@@ -287,8 +287,8 @@ class Vault final {
   void Shutdown();
 
  private:
-  Result<model::StoredCredential> Load(const Caller& caller, std::string_view name,
-                                       UnixMillis* now, internal::AuditFacts* facts);
+  Result<model::StoredCredential> Load(const Caller& caller, std::string_view name, UnixMillis* now,
+                                       internal::AuditFacts* facts);
   Result<model::StoredCredential> LoadForKey(std::string_view header, std::string_view name,
                                              UnixMillis* now, internal::AuditFacts* facts);
   struct ResealCursor {
@@ -302,8 +302,8 @@ class Vault final {
   // (KekRotatedError if even the fresh read lacks the row's KEK version).
   Result<SecretBytes> Open(const model::StoredCredential& row);
   // Load + Open, reading the row again once if it was rewrapped meanwhile.
-  Result<OpenedCredential> LoadAndOpen(const Caller& caller, std::string_view name,
-                                       UnixMillis* now, internal::AuditFacts* facts);
+  Result<OpenedCredential> LoadAndOpen(const Caller& caller, std::string_view name, UnixMillis* now,
+                                       internal::AuditFacts* facts);
   // store_.Mutate(identity_id, name, fn) with `*identity` (which `fn` seals
   // with) the cached identity, and once more with a fresh read if the store
   // or key manager found its KEKs stale ("kek_rotated": a KEK rotation ran).

@@ -81,7 +81,12 @@ store::AuditRecord Vault::MakeAuditRecord(const internal::AuditFacts& facts, con
 
 Status Vault::Emit(const internal::AuditFacts& facts, const Status& outcome, int ok_status) {
   if (audit_->mode() == AuditMode::kOff) return Status::Ok();
-  return audit_->Record(MakeAuditRecord(facts, outcome, ok_status));
+  Status written = audit_->Record(MakeAuditRecord(facts, outcome, ok_status));
+  // A request that already failed because a dependency is down keeps its own
+  // answer (store_unavailable, hsm_unavailable; the audit log shares the
+  // store): it disclosed and changed nothing, and its reason is the useful one.
+  if (!written.ok() && outcome.code() == StatusCode::kUnavailable) return Status::Ok();
+  return written;
 }
 
 std::optional<store::AuditRecord> Vault::TransactionRecord(const internal::AuditFacts& facts,

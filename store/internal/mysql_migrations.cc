@@ -115,7 +115,6 @@ const std::vector<Migration>& MysqlMigrations() {
            "ALTER TABLE credentials ADD COLUMN aad_version INT NOT NULL DEFAULT 1",
            "CREATE INDEX credentials_by_aad_version ON credentials (aad_version)",
        }},
-       }},
       // --- keys ---
       // Key state (SPEC 11), as in SQLite. One ALTER TABLE (atomic in InnoDB);
       // re-run after a crash, its duplicate-column error is accepted.

@@ -1,5 +1,5 @@
-// Statement helpers and the schema migration runner shared by the SQL store
-// (sql_store.h) and its backends, written over the session adapter of
+// The schema migration runner shared by the SQL store (sql_store.h) and its
+// backends, written over the session adapter and statement helpers of
 // sql_session.h.
 #pragma once
 
@@ -15,25 +15,6 @@
 #include "store/internal/sql_session.h"
 
 namespace strongroom::store::internal {
-
-// Prepares `id`, lets `bind` set its parameters and executes it: rows affected.
-template <SqlSession Session, typename Bind>
-Result<std::int64_t> ExecuteStatement(Session& s, SqlId id, std::string_view what, Bind&& bind) {
-  SR_ASSIGN_OR_RETURN(typename Session::Statement stmt, s.Prepare(id));
-  bind(stmt);
-  return stmt.Execute(what);
-}
-
-// The first column of the first row of `id` (parameter 1 = `arg`, if any).
-template <SqlSession Session>
-Result<std::optional<std::int64_t>> QueryInt64(Session& s, SqlId id, std::string_view what,
-                                               std::optional<std::int64_t> arg = std::nullopt) {
-  SR_ASSIGN_OR_RETURN(typename Session::Statement stmt, s.Prepare(id));
-  if (arg) stmt.BindInt64(1, *arg);
-  SR_ASSIGN_OR_RETURN(bool row, stmt.Step(what));
-  if (!row) return std::optional<std::int64_t>();
-  return std::optional<std::int64_t>(stmt.Int64(0));
-}
 
 // Applies the `migrations` `s` has not recorded yet. `run_step(step)` runs
 // each step (a callable returning Status) as the backend makes it atomic or

@@ -20,6 +20,30 @@
 // The interface is compile-time (concepts, no virtual calls): the store is a
 // template over the backend, so binding and decoding a row costs what it
 // costs when written directly against the C API.
+//
+// The Backend a SqlCredentialStore (sql_store.h) is instantiated with:
+// (sqlite_store.cc, mysql_store.cc)
+//
+//   class Backend {
+//    public:
+//     using Session = ...;  // satisfies SqlSession
+//     // Runs a read. `body(Session&) -> Status` may run more than once
+//     // (a retry on a fresh connection), so it resets what it fills.
+//     template <typename Body> Status Read(std::string_view what, Body&& body);
+//     // Runs single-statement writes (autocommit); `body` may be re-run after
+//     // a lock conflict rolled it back.
+//     template <typename Body> Status Write(std::string_view what, Body&& body);
+//     // Runs `body` in one write transaction; re-run like Write.
+//     template <typename Body> Status InTransaction(std::string_view what, Body&& body);
+//     // Runs `apply` in a durable write transaction in which the credential
+//     // row `apply` reads with SqlId::kLockCredential stays locked until the
+//     // commit; `apply` may run more than once.
+//     Result<MutateOutcome> Mutate(MutationRef<Session> apply);
+//     // After an identity delete: removes deleted rows' bytes from the
+//     // database files where the backend can (SQLite: WAL checkpoint).
+//     Status ShredDeleted();
+//   };
+//
 #pragma once
 
 #include <array>

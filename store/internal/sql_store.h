@@ -1,30 +1,8 @@
 // SqlCredentialStore: every CredentialStore method, written once over the
 // session adapter of sql_session.h and the shared SQL of rows.h.
 //
-// What differs between databases lives in the Backend the store is
-// instantiated with (sqlite_store.cc, mysql_store.cc):
-//
-//   class Backend {
-//    public:
-//     using Session = ...;  // satisfies SqlSession
-//     // Runs a read. `body(Session&) -> Status` may run more than once
-//     // (a retry on a fresh connection), so it resets what it fills.
-//     template <typename Body> Status Read(std::string_view what, Body&& body);
-//     // Runs single-statement writes (autocommit); `body` may be re-run after
-//     // a lock conflict rolled it back.
-//     template <typename Body> Status Write(std::string_view what, Body&& body);
-//     // Runs `body` in one write transaction; re-run like Write.
-//     template <typename Body> Status InTransaction(std::string_view what, Body&& body);
-//     // Runs `apply` in a durable write transaction in which the credential
-//     // row `apply` reads with SqlId::kLockCredential stays locked until the
-//     // commit; `apply` may run more than once.
-//     Result<MutateOutcome> Mutate(MutationRef<Session> apply);
-//     // After an identity delete: removes deleted rows' bytes from the
-//     // database files where the backend can (SQLite: WAL checkpoint).
-//     Status ShredDeleted();
-//   };
-//
-// No Status built here contains a bound value.
+// What differs between databases lives in the Backend the store is instantiated
+// with (its shape: sql_session.h). No Status built here contains a bound value.
 #pragma once
 
 #include <algorithm>
@@ -43,8 +21,8 @@
 #include "store/internal/migrations.h"
 #include "store/internal/rows.h"
 #include "store/internal/sql_audit.h"
-#include "store/internal/sql_migrate.h"
 #include "store/internal/sql_key_state.h"
+#include "store/internal/sql_migrate.h"
 #include "store/internal/sql_session.h"
 
 namespace strongroom::store::internal {

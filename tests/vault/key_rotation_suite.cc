@@ -72,8 +72,10 @@ class Rotation {
     auto keys = kms::OpenKeyManager(params);
     EXPECT_TRUE(keys.ok()) << keys.status().ToString();
     server.keys = std::move(keys).value();
-    VaultOptions options{std::chrono::milliseconds(50), std::chrono::milliseconds(200),
-                         std::chrono::milliseconds(100)};
+    VaultOptions options;
+    options.touch_flush_interval = std::chrono::milliseconds(50);
+    options.identity_sweep_interval = std::chrono::milliseconds(200);
+    options.key_state_poll_interval = std::chrono::milliseconds(100);
     server.vault =
         std::make_unique<Vault>(server.store.get(), server.keys.get(), &Clock::Real(), options);
     return server;
